@@ -1,0 +1,14 @@
+import { Command } from "commander";
+import { registerGenerateCommand } from "./generate-command.js";
+import { registerServeCommand } from "./serve-command.js";
+import { version } from "../version.js";
+
+const program = new Command("toolwire")
+  .description("Schema-first tool server: serve, generate and call tools over Connect, gRPC and MCP.")
+  .version(version)
+  .showHelpAfterError();
+
+registerServeCommand(program);
+registerGenerateCommand(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,1 @@
+export { compileManifests, type CompileManifestsOptions, type CompileManifestsResult } from "./compile-manifests.js";

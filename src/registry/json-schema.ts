@@ -1,0 +1,68 @@
+import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+import addFormatsModule from "ajv-formats";
+
+// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+/**
+ * Creates the ajv instance used for manifests and tool schemas: draft 2020-12, every violation
+ * reported, defaults applied, formats checked, strict so that schema typos fail at load time.
+ */
+export function createSchemaCompiler(): Ajv2020 {
+  const ajv = new Ajv2020({
+    allErrors: true,
+    useDefaults: true,
+    strict: true,
+    strictRequired: false,
+    allowUnionTypes: true,
+    // Keywords json-schema-to-typescript understands; allowed so manifests may use them.
+    keywords: ["tsType", "tsEnumNames"],
+  });
+  addFormats(ajv);
+  return ajv;
+}
+
+/** One schema violation: where, which keyword, and what is wrong. */
+export interface SchemaViolation {
+  /** JSON pointer into the validated value ("" is the value itself). */
+  readonly pointer: string;
+  /** The failing keyword, e.g. "required". */
+  readonly keyword: string;
+  /** What is wrong, for a person. */
+  readonly message: string;
+}
+
+/** Turns ajv errors into violations whose pointers name the offending property. */
+export function toViolations(errors: readonly ErrorObject[] | null | undefined): SchemaViolation[] {
+  return (errors ?? []).map((e) => {
+    let pointer = e.instancePath;
+    let message = e.message ?? "is invalid";
+    const params = e.params as Record<string, unknown>;
+    switch (e.keyword) {
+      case "required":
+        pointer = `${pointer}/${escapePointer(String(params.missingProperty))}`;
+        message = "is required";
+        break;
+      case "additionalProperties":
+        pointer = `${pointer}/${escapePointer(String(params.additionalProperty))}`;
+        message = "is not allowed (unknown property)";
+        break;
+      case "enum":
+        message = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+        break;
+      case "const":
+        message = `must be ${JSON.stringify(params.allowedValue)}`;
+        break;
+    }
+    return { pointer, keyword: e.keyword, message };
+  });
+}
+
+/** Formats violations as one line each: `<pointer>: <message>`. */
+export function formatViolations(violations: readonly SchemaViolation[]): string {
+  return violations.map((v) => `${v.pointer === "" ? "(root)" : v.pointer}: ${v.message}`).join("; ");
+}
+
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, "~0").replace(/\//g, "~1");
+}

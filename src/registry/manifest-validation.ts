@@ -1,0 +1,54 @@
+import manifestMetaSchema from "../../schemas/tool-manifest.schema.json" with { type: "json" };
+import type { ToolManifest } from "./tool-descriptor.js";
+import { createSchemaCompiler, toViolations, type SchemaViolation } from "./json-schema.js";
+
+/**
+ * A manifest that breaks the meta-schema or carries an unusable input/output schema. The
+ * message names the file, the JSON pointer and the reason of every problem.
+ */
+export class ManifestError extends Error {
+  override name = "ManifestError";
+  constructor(
+    /** The manifest's file, or a description of where it came from. */
+    readonly source: string,
+    /** Every problem found. */
+    readonly violations: readonly SchemaViolation[],
+  ) {
+    super(
+      `invalid tool manifest ${source}:\n` +
+        violations.map((v) => `  ${v.pointer === "" ? "(root)" : v.pointer}: ${v.message}`).join("\n"),
+    );
+  }
+}
+
+const ajv = createSchemaCompiler();
+const validateMeta = ajv.compile<ToolManifest>(manifestMetaSchema);
+
+/**
+ * Checks a parsed manifest against `schemas/tool-manifest.schema.json` and checks that its
+ * `input` and `output` schemas compile. Used both by `npm run generate` and at load time, so the
+ * two always agree. Throws {@link ManifestError}.
+ */
+export function validateManifest(value: unknown, source = "(inline manifest)"): ToolManifest {
+  if (!validateMeta(value)) {
+    throw new ManifestError(source, toViolations(validateMeta.errors));
+  }
+  const problems: SchemaViolation[] = [];
+  for (const key of ["input", "output"] as const) {
+    const schema = value[key];
+    if (schema === undefined) continue;
+    try {
+      ajv.compile(schema);
+      // Only a check: drop it so the cache does not grow and $id values can be reused.
+      ajv.removeSchema(schema);
+    } catch (err) {
+      problems.push({
+        pointer: `/${key}`,
+        keyword: "schema",
+        message: `is not a usable JSON Schema: ${err instanceof Error ? err.message : String(err)}`,
+      });
+    }
+  }
+  if (problems.length > 0) throw new ManifestError(source, problems);
+  return value;
+}
