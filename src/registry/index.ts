@@ -6,3 +6,4 @@ export type { ToolDescriptor, ToolManifest, ToolInput, ToolOutput } from "./tool
 export { defineTool, type ToolDefinition, type ToolHandler } from "./define-tool.js";
 export { validateManifest, ManifestError } from "./manifest-validation.js";
 export { createSchemaCompiler, toViolations, formatViolations, type SchemaViolation } from "./json-schema.js";
+export { createToolRegistry, type ToolRegistry, type RegisteredTool, type RegistryChange } from "./tool-registry.js";

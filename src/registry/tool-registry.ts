@@ -1,0 +1,181 @@
+import type { ValidateFunction } from "ajv";
+import semver from "semver";
+import { badRequest, toolNotFound } from "../runtime/errors.js";
+import { isSecurityLevelName, type SecurityLevelName } from "../security/security-level.js";
+import type { ToolDefinition, ToolHandler } from "./define-tool.js";
+import { createSchemaCompiler } from "./json-schema.js";
+import { validateManifest } from "./manifest-validation.js";
+import type { ToolManifest } from "./tool-descriptor.js";
+
+/** One registered version of a tool, with its validators compiled once. */
+export interface RegisteredTool {
+  /** The validated manifest. */
+  readonly manifest: ToolManifest;
+  /** Tool name. */
+  readonly name: string;
+  /** Tool version. */
+  readonly version: string;
+  /** Who may call it. */
+  readonly securityLevel: SecurityLevelName;
+  /** The handler. */
+  readonly handler: ToolHandler;
+  /** Validates (and fills defaults into) arguments. */
+  readonly validateInput: ValidateFunction;
+  /** Validates structured output, when the manifest has an output schema. */
+  readonly validateOutput: ValidateFunction | undefined;
+  /** Where the manifest came from. */
+  readonly source: string | undefined;
+}
+
+/** A change to the registry, for listeners (events, MCP list_changed). */
+export interface RegistryChange {
+  /** What happened. */
+  readonly type: "registered" | "unregistered";
+  /** The tool version concerned. */
+  readonly tool: RegisteredTool;
+}
+
+/** Holds every tool version and resolves calls to one. */
+export interface ToolRegistry {
+  /** Validates the manifest, compiles its schemas and adds the tool; throws on a duplicate version. */
+  register(definition: ToolDefinition<never, never> | ToolDefinition): RegisteredTool;
+  /** Removes one version, or every version when none is given; returns how many were removed. */
+  unregister(name: string, version?: string): number;
+  /**
+   * The tool version a call should run: the default version, an exact version, or the highest
+   * matching a semver range. Throws not_found / invalid_argument ConnectErrors.
+   */
+  resolve(name: string, versionSpec?: string): RegisteredTool;
+  /** Every version of a tool, newest first (empty when unknown). */
+  versions(name: string): readonly RegisteredTool[];
+  /** The default version of every tool, sorted by name. */
+  list(): readonly RegisteredTool[];
+  /** Number of distinct tool names. */
+  readonly size: number;
+  /** Subscribes to registrations and removals; returns the unsubscribe function. */
+  onChange(listener: (change: RegistryChange) => void): () => void;
+}
+
+/**
+ * Creates an empty tool registry. The default version of a tool is its highest non-deprecated
+ * release (pre-releases only when nothing else is left); versions compare as semver.
+ */
+export function createToolRegistry(): ToolRegistry {
+  const ajv = createSchemaCompiler();
+  const byName = new Map<string, RegisteredTool[]>();
+  const defaults = new Map<string, RegisteredTool>();
+  const listeners = new Set<(change: RegistryChange) => void>();
+  let sortedDefaults: RegisteredTool[] | undefined;
+
+  function compile(schema: Record<string, unknown>): ValidateFunction {
+    // $id would clash between two versions of one tool in the shared ajv; it carries no meaning here.
+    const { $id: _ignored, ...rest } = schema;
+    return ajv.compile(rest);
+  }
+
+  function refreshDefault(name: string): void {
+    sortedDefaults = undefined;
+    const list = byName.get(name);
+    if (list === undefined || list.length === 0) {
+      byName.delete(name);
+      defaults.delete(name);
+      return;
+    }
+    const pick =
+      list.find((t) => t.manifest.deprecated !== true && semver.prerelease(t.version) === null) ??
+      list.find((t) => t.manifest.deprecated !== true) ??
+      list[0];
+    if (pick !== undefined) defaults.set(name, pick);
+  }
+
+  function emit(change: RegistryChange): void {
+    for (const listener of listeners) listener(change);
+  }
+
+  return {
+    register(definition) {
+      const { descriptor, handler } = definition as ToolDefinition;
+      const manifest = validateManifest(descriptor.manifest, descriptor.source);
+      const existing = byName.get(manifest.name) ?? [];
+      if (existing.some((t) => t.version === manifest.version)) {
+        throw new Error(
+          `tool "${manifest.name}" version ${manifest.version} is already registered` +
+            (descriptor.source ? ` (from ${descriptor.source})` : ""),
+        );
+      }
+      const level = manifest.securityLevel ?? "public";
+      const tool: RegisteredTool = {
+        manifest,
+        name: manifest.name,
+        version: manifest.version,
+        securityLevel: isSecurityLevelName(level) ? level : "public",
+        handler,
+        validateInput: compile(manifest.input),
+        validateOutput: manifest.output === undefined ? undefined : compile(manifest.output),
+        source: descriptor.source,
+      };
+      const list = [...existing, tool].sort((a, b) => semver.rcompare(a.version, b.version));
+      byName.set(manifest.name, list);
+      refreshDefault(manifest.name);
+      emit({ type: "registered", tool });
+      return tool;
+    },
+
+    unregister(name, version) {
+      const list = byName.get(name);
+      if (list === undefined) return 0;
+      const removed = list.filter((t) => version === undefined || t.version === version);
+      byName.set(
+        name,
+        list.filter((t) => !removed.includes(t)),
+      );
+      refreshDefault(name);
+      for (const tool of removed) emit({ type: "unregistered", tool });
+      return removed.length;
+    },
+
+    resolve(name, versionSpec) {
+      const list = byName.get(name);
+      if (list === undefined) throw toolNotFound(name, undefined, []);
+      if (versionSpec === undefined || versionSpec === "" || versionSpec === "latest") {
+        const tool = defaults.get(name);
+        if (tool === undefined) throw toolNotFound(name, undefined, []);
+        return tool;
+      }
+      const available = list.map((t) => t.version);
+      if (semver.valid(versionSpec) !== null) {
+        const exact = list.find((t) => semver.eq(t.version, versionSpec));
+        if (exact === undefined) throw toolNotFound(name, versionSpec, available);
+        return exact;
+      }
+      if (semver.validRange(versionSpec) === null) {
+        throw badRequest(
+          `version "${versionSpec}" of tool "${name}" is neither a version nor a semver range (e.g. "1.2.0" or "^1.2")`,
+          "INVALID_VERSION",
+        );
+      }
+      const matching = list.filter((t) => semver.satisfies(t.version, versionSpec));
+      const tool = matching.find((t) => t.manifest.deprecated !== true) ?? matching[0];
+      if (tool === undefined) throw toolNotFound(name, versionSpec, available);
+      return tool;
+    },
+
+    versions(name) {
+      return byName.get(name) ?? [];
+    },
+
+    list() {
+      sortedDefaults ??= [...defaults.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      return sortedDefaults;
+    },
+
+    get size() {
+      return defaults.size;
+    },
+
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

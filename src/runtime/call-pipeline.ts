@@ -1,0 +1,363 @@
+import { randomUUID } from "node:crypto";
+import type { JsonObject } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Content } from "../registry/content.js";
+import type { ToolLogLevel, ToolContext } from "../registry/tool-context.js";
+import type { RegisteredTool, ToolRegistry } from "../registry/tool-registry.js";
+import { isToolResult, ToolError } from "../registry/tool-result.js";
+import { toViolations } from "../registry/json-schema.js";
+import { checkAccess } from "../security/authorize.js";
+import { anonymousPrincipal, type Principal } from "../security/principal.js";
+import { createToolRateLimiter, type ToolRateLimiter } from "../security/rate-limit.js";
+import type { Authenticator, CallerInfo } from "./caller.js";
+import {
+  canceled,
+  deadlineExceeded,
+  invalidArguments,
+  invalidOutput,
+  limitExceeded,
+  shuttingDown,
+} from "./errors.js";
+
+/** Receives what a handler emits while it runs; streaming transports forward it. */
+export interface CallSink {
+  /** Progress from ctx.progress. */
+  progress?(done: number, total: number | undefined, message: string): void;
+  /** Content from ctx.partial. */
+  partial?(content: readonly Content[]): void;
+  /** Messages from ctx.log. */
+  log?(level: ToolLogLevel, message: string): void;
+}
+
+/** One tool call as a transport hands it to the pipeline. */
+export interface CallRequest {
+  /** Tool name. */
+  readonly name: string;
+  /** Exact version or semver range; empty or absent for the default version. */
+  readonly version?: string | undefined;
+  /** Arguments object; absent means {}. Defaults are filled into it. */
+  readonly arguments?: JsonObject | undefined;
+  /** Who is calling and how. */
+  readonly caller: CallerInfo;
+  /** Aborted by the transport when the client cancels, disconnects or its deadline passes. */
+  readonly signal: AbortSignal;
+  /** Milliseconds left before the client's own deadline, when it sent one. */
+  readonly clientTimeoutMs?: number | undefined;
+  /** Id for logs and events; the pipeline makes one when absent. */
+  readonly requestId?: string | undefined;
+  /**
+   * Where progress, partial content and logs go. Without a sink (unary calls) progress and logs
+   * are dropped and partial content is collected into the result.
+   */
+  readonly sink?: CallSink | undefined;
+}
+
+/** The final result of a call, shaped like MCP's CallToolResult. */
+export interface CallResult {
+  /** Unstructured content. */
+  readonly content: readonly Content[];
+  /** Structured output, when the tool returned an object. */
+  readonly structuredContent: JsonObject | undefined;
+  /** The tool failed; content says why. */
+  readonly isError: boolean;
+  /** Tool that ran. */
+  readonly toolName: string;
+  /** Version that ran. */
+  readonly toolVersion: string;
+  /** Milliseconds spent in the handler. */
+  readonly executionTimeMs: number;
+  /** Warnings for the caller (deprecated version). */
+  readonly warnings: readonly string[];
+  /** Id of this call. */
+  readonly requestId: string;
+}
+
+/** Options of {@link createCallPipeline}. */
+export interface CallPipelineOptions {
+  /** Where tools are resolved. */
+  readonly registry: ToolRegistry;
+  /** Identifies callers; default: everyone is the anonymous public caller. */
+  readonly authenticate?: Authenticator | undefined;
+  /** Time limit for tools whose manifest sets none, in milliseconds (default 30 000). */
+  readonly defaultTimeoutMs?: number | undefined;
+  /** Deepest nesting of arguments accepted (default 32). */
+  readonly maxArgumentDepth?: number | undefined;
+  /** Rate limiter for manifests' `rateLimit` (default: in memory). */
+  readonly rateLimiter?: ToolRateLimiter | undefined;
+  /** Told about handler failures (the stack stays on the server). */
+  readonly onHandlerError?: ((tool: RegisteredTool, requestId: string, error: unknown) => void) | undefined;
+}
+
+/**
+ * The one call pipeline behind every transport: authenticate → resolve → authorize →
+ * rate limit → validate input → execute → validate output. Transports only translate.
+ */
+export interface CallPipeline {
+  /** Runs one call to its final result; rejects with a ConnectError for protocol-level failures. */
+  call(request: CallRequest): Promise<CallResult>;
+  /** Identifies a caller (for listings, which filter by what the caller may call). */
+  authenticate(caller: CallerInfo): Promise<Principal>;
+  /** Whether `principal` may call `tool`. */
+  canCall(principal: Principal, tool: RegisteredTool): boolean;
+  /** Resolves a tool the principal may see; throws not_found / unauthenticated / permission_denied. */
+  resolveFor(principal: Principal, name: string, version?: string): RegisteredTool;
+  /** Calls currently running. */
+  readonly inFlight: number;
+  /** Whether the pipeline refuses new calls because the server is shutting down. */
+  readonly draining: boolean;
+  /**
+   * Refuses new calls with unavailable, waits up to `graceMs` for running ones, then aborts what
+   * is left (their handlers see the signal) and resolves once all have answered.
+   */
+  drain(graceMs: number): Promise<void>;
+}
+
+const defaultAuthenticator: Authenticator = () => anonymousPrincipal;
+
+/** Creates the call pipeline over a registry. */
+export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
+  const { registry } = options;
+  const authenticateCaller = options.authenticate ?? defaultAuthenticator;
+  const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+  const maxDepth = options.maxArgumentDepth ?? 32;
+  const rateLimiter = options.rateLimiter ?? createToolRateLimiter();
+  const running = new Map<string, AbortController>();
+  const concurrency = new Map<RegisteredTool, number>();
+  let draining = false;
+  let idle: (() => void) | undefined;
+
+  async function authenticate(caller: CallerInfo): Promise<Principal> {
+    return authenticateCaller(caller);
+  }
+
+  function resolveFor(principal: Principal, name: string, version?: string): RegisteredTool {
+    const tool = registry.resolve(name, version);
+    const denied = checkAccess(principal, { name: tool.name, securityLevel: tool.securityLevel, category: tool.manifest.category });
+    if (denied !== undefined) throw denied;
+    return tool;
+  }
+
+  async function call(request: CallRequest): Promise<CallResult> {
+    if (draining) throw shuttingDown();
+    const requestId = request.requestId ?? randomUUID();
+    const principal = await authenticateCaller(request.caller);
+    const tool = resolveFor(principal, request.name, request.version);
+    const { manifest } = tool;
+
+    const rateKey = principal.anonymous && request.caller.peer ? `ip:${request.caller.peer}` : principal.id;
+    if (manifest.rateLimit !== undefined) {
+      await rateLimiter.consume(tool.name, manifest.rateLimit, rateKey);
+    }
+
+    const args: JsonObject = request.arguments ?? {};
+    const depth = nestingDepth(args, maxDepth);
+    if (depth > maxDepth) {
+      throw invalidArguments(tool.name, [
+        { pointer: "", keyword: "maxDepth", message: `is nested deeper than ${maxDepth} levels` },
+      ]);
+    }
+    if (!tool.validateInput(args)) {
+      throw invalidArguments(tool.name, toViolations(tool.validateInput.errors));
+    }
+
+    const limit = manifest.maxConcurrency;
+    const active = concurrency.get(tool) ?? 0;
+    if (limit !== undefined && active >= limit) {
+      throw limitExceeded(`tool "${tool.name}" is already running its maximum of ${limit} calls`, 1000, "CONCURRENCY_LIMIT");
+    }
+    if (draining) throw shuttingDown();
+    concurrency.set(tool, active + 1);
+    const controller = new AbortController();
+    running.set(requestId, controller);
+    try {
+      return await execute(tool, args, request, principal, requestId, controller);
+    } finally {
+      running.delete(requestId);
+      const left = (concurrency.get(tool) ?? 1) - 1;
+      if (left === 0) concurrency.delete(tool);
+      else concurrency.set(tool, left);
+      if (running.size === 0) idle?.();
+    }
+  }
+
+  async function execute(
+    tool: RegisteredTool,
+    args: JsonObject,
+    request: CallRequest,
+    principal: Principal,
+    requestId: string,
+    controller: AbortController,
+  ): Promise<CallResult> {
+    const toolTimeout = tool.manifest.timeoutMs ?? defaultTimeoutMs;
+    const byClient = request.clientTimeoutMs !== undefined && request.clientTimeoutMs < toolTimeout;
+    const timeoutMs = byClient ? (request.clientTimeoutMs as number) : toolTimeout;
+    const timer = setTimeout(() => controller.abort(deadlineExceeded(tool.name, timeoutMs, byClient)), timeoutMs);
+    const onTransportAbort = () => controller.abort(transportAbortReason(tool.name, request.signal.reason));
+    if (request.signal.aborted) onTransportAbort();
+    else request.signal.addEventListener("abort", onTransportAbort, { once: true });
+
+    const collected: Content[] = [];
+    const sink = request.sink;
+    const ctx: ToolContext = {
+      signal: controller.signal,
+      principal,
+      requestId,
+      deadline: Date.now() + timeoutMs,
+      progress(done, total, message) {
+        if (!controller.signal.aborted) sink?.progress?.(done, total, message ?? "");
+      },
+      partial(content) {
+        if (controller.signal.aborted) return;
+        const blocks: readonly Content[] =
+          typeof content === "string" ? [{ type: "text", text: content }] : Array.isArray(content) ? content : [content as Content];
+        if (sink?.partial) sink.partial(blocks);
+        else collected.push(...blocks);
+      },
+      log(level, message) {
+        if (!controller.signal.aborted) sink?.log?.(level, message);
+      },
+    };
+
+    const started = performance.now();
+    let returned: unknown;
+    let failure: unknown;
+    let failed = false;
+    try {
+      if (controller.signal.aborted) throw controller.signal.reason;
+      returned = tool.handler(args, ctx);
+      if (isThenable(returned)) returned = await raceAbort(returned, controller.signal);
+    } catch (err) {
+      failed = true;
+      failure = err;
+    } finally {
+      clearTimeout(timer);
+      request.signal.removeEventListener("abort", onTransportAbort);
+    }
+    const executionTimeMs = performance.now() - started;
+    // Once aborted, the abort reason is the answer whatever the handler did afterwards.
+    if (controller.signal.aborted) throw controller.signal.reason;
+
+    const warnings = tool.manifest.deprecated === true ? [deprecationWarning(tool, registry)] : [];
+    const base = { toolName: tool.name, toolVersion: tool.version, executionTimeMs, warnings, requestId };
+    if (failed) {
+      if (failure instanceof ConnectError) throw failure;
+      if (!(failure instanceof ToolError)) options.onHandlerError?.(tool, requestId, failure);
+      return { ...base, content: [...collected, { type: "text", text: handlerErrorMessage(tool, failure) }], structuredContent: undefined, isError: true };
+    }
+
+    let content: readonly Content[];
+    let structured: unknown;
+    let isError = false;
+    if (isToolResult(returned)) {
+      structured = returned.structuredContent;
+      isError = returned.isError === true;
+      content = returned.content ?? (structured === undefined ? [] : [{ type: "text", text: JSON.stringify(structured) }]);
+    } else if (typeof returned === "string") {
+      content = [{ type: "text", text: returned }];
+    } else if (returned === undefined || returned === null) {
+      content = [];
+    } else {
+      structured = returned;
+      content = [{ type: "text", text: JSON.stringify(returned) }];
+    }
+    if (structured !== undefined && !isPlainObject(structured)) {
+      // Struct holds objects only; other JSON values travel as text.
+      structured = undefined;
+    }
+    if (!isError && tool.validateOutput !== undefined && !tool.validateOutput(structured ?? null)) {
+      throw invalidOutput(tool.name, toViolations(tool.validateOutput.errors));
+    }
+    return {
+      ...base,
+      content: collected.length === 0 ? content : [...collected, ...content],
+      structuredContent: structured as JsonObject | undefined,
+      isError,
+    };
+  }
+
+  return {
+    call,
+    authenticate,
+    canCall(principal, tool) {
+      return checkAccess(principal, { name: tool.name, securityLevel: tool.securityLevel, category: tool.manifest.category }) === undefined;
+    },
+    resolveFor,
+    get inFlight() {
+      return running.size;
+    },
+    get draining() {
+      return draining;
+    },
+    async drain(graceMs) {
+      draining = true;
+      if (running.size === 0) return;
+      const allDone = new Promise<void>((resolve) => (idle = resolve));
+      const grace = setTimeout(() => {
+        for (const controller of running.values()) controller.abort(shuttingDown());
+      }, graceMs);
+      await allDone;
+      clearTimeout(grace);
+    },
+  };
+}
+
+function transportAbortReason(tool: string, reason: unknown): ConnectError {
+  if (reason instanceof ConnectError && reason.code !== Code.Canceled) return reason;
+  return canceled(tool);
+}
+
+function deprecationWarning(tool: RegisteredTool, registry: ToolRegistry): string {
+  const current = registry.resolve(tool.name);
+  return current.version === tool.version || current.manifest.deprecated === true
+    ? `tool "${tool.name}" version ${tool.version} is deprecated`
+    : `tool "${tool.name}" version ${tool.version} is deprecated; use version ${current.version}`;
+}
+
+function handlerErrorMessage(tool: RegisteredTool, error: unknown): string {
+  const message = error instanceof Error ? error.message : typeof error === "string" ? error : "unknown error";
+  // One line, bounded: enough for a person or a model, never a stack trace.
+  const line = message.split("\n", 1)[0]?.slice(0, 1000) ?? "";
+  return error instanceof ToolError ? line : `tool "${tool.name}" failed: ${line}`;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+function isPlainObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Settles with the handler, or rejects with the abort reason as soon as the signal fires. */
+function raceAbort<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** Depth of nested objects and arrays, counting stops past `limit` so hostile input costs little. */
+function nestingDepth(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== "object" || node === null) continue;
+    if (depth > max) max = depth;
+    if (max > limit) return max;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return max;
+}

@@ -1,0 +1,106 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  ArgumentViolationsSchema,
+  ErrorInfoSchema,
+  RetryInfoSchema,
+} from "../../gen/proto/toolwire/v1/errors_pb.js";
+import type { SchemaViolation } from "../registry/json-schema.js";
+
+/**
+ * Factories for every error the pipeline answers. Each carries a message a person can act on
+ * and protobuf details (toolwire.v1.*) a program can read with findDetails().
+ */
+
+function errorInfo(reason: string, metadata: Record<string, string>) {
+  return { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, metadata }) };
+}
+
+/** An unknown tool, or no registered version matching the one asked for. */
+export function toolNotFound(name: string, version: string | undefined, available: readonly string[]): ConnectError {
+  const message =
+    available.length === 0
+      ? `tool "${name}" not found`
+      : `tool "${name}" has no version matching "${version}" (available: ${available.join(", ")})`;
+  return new ConnectError(message, Code.NotFound, undefined, [
+    errorInfo("TOOL_NOT_FOUND", { tool: name, ...(version ? { version } : {}) }),
+  ]);
+}
+
+/** A request that is malformed apart from the tool arguments (bad version range, page token). */
+export function badRequest(message: string, reason: string): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument, undefined, [errorInfo(reason, {})]);
+}
+
+/** Arguments that break the tool's input schema; lists every violation. */
+export function invalidArguments(tool: string, violations: readonly SchemaViolation[]): ConnectError {
+  const lines = violations.map((v) => `${v.pointer === "" ? "(arguments)" : v.pointer}: ${v.message}`);
+  return new ConnectError(
+    `invalid arguments for tool "${tool}": ${lines.join("; ")}`,
+    Code.InvalidArgument,
+    undefined,
+    [{ desc: ArgumentViolationsSchema, value: create(ArgumentViolationsSchema, { violations: [...violations] }) }],
+  );
+}
+
+/** A caller with no (or a bad) identity asking for a tool above public. */
+export function unauthenticated(tool: string, level: string): ConnectError {
+  return new ConnectError(
+    `tool "${tool}" requires an ${level === "authenticated" ? "authenticated" : level} caller; send credentials (Authorization: Bearer <key or token>)`,
+    Code.Unauthenticated,
+    undefined,
+    [errorInfo("AUTHENTICATION_REQUIRED", { tool, requiredLevel: level })],
+  );
+}
+
+/** A known caller whose level or grants are too low for the tool. */
+export function permissionDenied(tool: string, message: string, requiredLevel: string): ConnectError {
+  return new ConnectError(message, Code.PermissionDenied, undefined, [
+    errorInfo("INSUFFICIENT_LEVEL", { tool, requiredLevel }),
+  ]);
+}
+
+/** A rate or concurrency limit was hit; carries when to retry. */
+export function limitExceeded(message: string, retryAfterMs: number, reason: string): ConnectError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new ConnectError(`${message}; retry after ${seconds}s`, Code.ResourceExhausted, undefined, [
+    { desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(Math.max(0, retryAfterMs)) }) },
+    errorInfo(reason, { retryAfterSeconds: String(seconds) }),
+  ]);
+}
+
+/** The tool ran past its time limit or the client's deadline. */
+export function deadlineExceeded(tool: string, ms: number, byClient: boolean): ConnectError {
+  return new ConnectError(
+    byClient
+      ? `tool "${tool}" did not finish within the client's deadline (${ms} ms)`
+      : `tool "${tool}" timed out after ${ms} ms`,
+    Code.DeadlineExceeded,
+    undefined,
+    [errorInfo("TIMEOUT", { tool, timeoutMs: String(ms) })],
+  );
+}
+
+/** The client cancelled the call or went away. */
+export function canceled(tool: string): ConnectError {
+  return new ConnectError(`call of tool "${tool}" was cancelled by the client`, Code.Canceled);
+}
+
+/** The server is shutting down and takes no new calls. */
+export function shuttingDown(): ConnectError {
+  return new ConnectError("server is shutting down; retry on another instance", Code.Unavailable, undefined, [
+    errorInfo("SERVER_SHUTTING_DOWN", {}),
+  ]);
+}
+
+/** The tool produced output that breaks its own output schema: a bug in the tool. */
+export function invalidOutput(tool: string, violations: readonly SchemaViolation[]): ConnectError {
+  const lines = violations.map((v) => `${v.pointer === "" ? "(output)" : v.pointer}: ${v.message}`);
+  return new ConnectError(
+    `tool "${tool}" returned output that breaks its output schema: ${lines.join("; ")}`,
+    Code.Internal,
+    undefined,
+    [errorInfo("INVALID_TOOL_OUTPUT", { tool })],
+  );
+}

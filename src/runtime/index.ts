@@ -1,0 +1,11 @@
+export {
+  createCallPipeline,
+  type CallPipeline,
+  type CallPipelineOptions,
+  type CallRequest,
+  type CallResult,
+  type CallSink,
+} from "./call-pipeline.js";
+export type { CallerInfo, Authenticator } from "./caller.js";
+export * as errors from "./errors.js";
+export { listTools, type ToolListFilter, type ToolListPage } from "./tool-listing.js";

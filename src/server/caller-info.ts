@@ -1,0 +1,18 @@
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+import type { CallerInfo } from "../runtime/caller.js";
+
+/** Context value carrying the remote address of the connection. */
+export const peerAddressKey = createContextKey<string | undefined>(undefined, { description: "peer address" });
+
+/** What the pipeline needs to know about the caller of a Connect/gRPC/gRPC-Web request. */
+export function callerFromContext(ctx: HandlerContext): CallerInfo {
+  return { headers: ctx.requestHeader, peer: ctx.values.get(peerAddressKey), protocol: ctx.protocolName };
+}
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The client's x-request-id when it is a sane token, so ids can be traced end to end. */
+export function requestIdFromContext(ctx: HandlerContext): string | undefined {
+  const id = ctx.requestHeader.get("x-request-id");
+  return id !== null && requestIdPattern.test(id) ? id : undefined;
+}

@@ -1,0 +1,224 @@
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createServer as createHttp2Server,
+  createSecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from "node:http2";
+import type { AddressInfo, Server as NetServer, Socket } from "node:net";
+import { createContextValues, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { pino, type Logger } from "pino";
+import { ToolService } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
+import type { ToolDefinition } from "../registry/define-tool.js";
+import { createToolRegistry, type ToolRegistry } from "../registry/tool-registry.js";
+import { createCallPipeline, type CallPipeline } from "../runtime/call-pipeline.js";
+import type { Authenticator } from "../runtime/caller.js";
+import { shuttingDown } from "../runtime/errors.js";
+import { version } from "../version.js";
+import { peerAddressKey } from "./caller-info.js";
+import { writeHealth, writeJsonError, type PlainResponse } from "./health.js";
+import { createProtocolSniffer } from "./protocol-sniffer.js";
+import { createToolService } from "./tool-service.js";
+
+/** Options of {@link createToolwireServer}. */
+export interface ToolwireServerOptions {
+  /** Interface to listen on (default 127.0.0.1). */
+  readonly host?: string;
+  /** Port to listen on (default 8081; 0 picks a free one). */
+  readonly port?: number;
+  /** Tools to register at start. */
+  readonly tools?: readonly (ToolDefinition<never, never> | ToolDefinition)[];
+  /** Use this registry instead of a new one (tools are added to it). */
+  readonly registry?: ToolRegistry;
+  /** Identifies callers; default: everyone is anonymous (public level). */
+  readonly authenticate?: Authenticator;
+  /** Serve TLS (HTTP/2 and HTTP/1.1 negotiated by ALPN) with this PEM certificate and key. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** Largest request message accepted, in bytes (default 1 MiB). */
+  readonly maxBodyBytes?: number;
+  /** How long shutdown waits for running calls before aborting them, in ms (default 10 000). */
+  readonly shutdownGraceMs?: number;
+  /** Time limit for tools whose manifest sets none, in ms (default 30 000). */
+  readonly defaultTimeoutMs?: number;
+  /** Time a client has to send its request headers, in ms (default 10 000). */
+  readonly headersTimeoutMs?: number;
+  /** Structured logger (default: silent). */
+  readonly logger?: Logger;
+}
+
+/** A running (or ready to run) Toolwire server. */
+export interface ToolwireServer {
+  /** The tool registry; register and unregister tools at any time. */
+  readonly registry: ToolRegistry;
+  /** The call pipeline every surface goes through. */
+  readonly pipeline: CallPipeline;
+  /** Starts listening; resolves with the address once ready. */
+  listen(): Promise<{ readonly url: string; readonly host: string; readonly port: number }>;
+  /**
+   * Graceful shutdown: new calls get unavailable and /health turns 503, running calls get up to
+   * `graceMs` to finish (then their signals abort), then every connection is closed.
+   */
+  close(graceMs?: number): Promise<void>;
+  /** Base URL once listening, e.g. http://127.0.0.1:8081. */
+  readonly url: string;
+}
+
+
+const supportedContentType =
+  /^application\/(json|proto|connect\+(json|proto)|grpc(-web)?(\+(json|proto))?)\s*(;|$)/i;
+
+/** Creates a Toolwire server: every surface on one port, one pipeline behind them. */
+export function createToolwireServer(options: ToolwireServerOptions = {}): ToolwireServer {
+  const logger = options.logger ?? pino({ level: "silent" });
+  const registry = options.registry ?? createToolRegistry();
+  for (const tool of options.tools ?? []) registry.register(tool);
+  const pipeline = createCallPipeline({
+    registry,
+    authenticate: options.authenticate,
+    defaultTimeoutMs: options.defaultTimeoutMs,
+    onHandlerError: (tool, requestId, error) =>
+      logger.error({ err: error, tool: tool.name, version: tool.version, requestId }, "tool handler threw"),
+  });
+  const startedAt = Date.now();
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+
+  const refuseWhileDraining: Interceptor = (next) => async (req) => {
+    if (pipeline.draining) throw shuttingDown();
+    return next(req);
+  };
+
+  const connectHandler = connectNodeAdapter({
+    routes: (router) => router.service(ToolService, createToolService(registry, pipeline)),
+    readMaxBytes: maxBodyBytes,
+    // curl users should not need the Connect-Protocol-Version header.
+    requireConnectProtocolHeader: false,
+    // A misspelt field is a caller bug worth reporting, not something to drop silently.
+    jsonOptions: { ignoreUnknownFields: false },
+    interceptors: [refuseWhileDraining],
+    contextValues: (req) => createContextValues().set(peerAddressKey, req.socket?.remoteAddress),
+    fallback: (req, res) => fallback(req, res as unknown as PlainResponse),
+  });
+
+  // Connect answers an unsupported content type with a bare 415; say what is accepted instead.
+  const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    if (req.method === "POST" && req.url?.startsWith("/toolwire.") === true && !supportedContentType.test(req.headers["content-type"] ?? "")) {
+      writeJsonError(
+        res as unknown as PlainResponse,
+        415,
+        "invalid_argument",
+        `unsupported content-type "${req.headers["content-type"] ?? ""}"; send application/json or application/proto ` +
+          "(Connect), application/grpc or application/grpc-web",
+        { "accept-post": "application/json, application/proto, application/grpc, application/grpc-web" },
+      );
+      return;
+    }
+    connectHandler(req as never, res as never);
+  };
+
+  function fallback(req: IncomingMessage | Http2ServerRequest, res: PlainResponse): void {
+    const path = (req.url ?? "/").split("?", 1)[0];
+    if (path === "/health") {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        writeJsonError(res, 405, "unimplemented", `${req.method} /health is not supported; use GET`, { allow: "GET, HEAD" });
+        return;
+      }
+      writeHealth(
+        res,
+        {
+          status: pipeline.draining ? "draining" : "serving",
+          version,
+          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+          tools: registry.size,
+          inFlight: pipeline.inFlight,
+        },
+        req.method === "HEAD",
+      );
+      return;
+    }
+    writeJsonError(
+      res,
+      404,
+      "not_found",
+      `no route for ${req.method} ${path}; RPCs live under /toolwire.v1.ToolService/ and health at /health`,
+    );
+  }
+
+  const sockets = new Set<Socket>();
+  const sessions = new Set<Http2Session>();
+  const trackSession = (session: Http2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  };
+  let listener: NetServer;
+  let closeH1: () => void = () => {};
+
+  if (options.tls !== undefined) {
+    const secure = createSecureServer(
+      { cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, settings: { maxConcurrentStreams: 256 } },
+      handler,
+    );
+    secure.on("session", trackSession);
+    secure.on("secureConnection", (socket: Socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+    });
+    listener = secure;
+  } else {
+    const h1 = createHttpServer(
+      { headersTimeout: headersTimeoutMs, requestTimeout: 0, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 },
+      handler,
+    );
+    const h2 = createHttp2Server({ settings: { maxConcurrentStreams: 256 }, maxHeaderListPairs: 256 }, handler);
+    h2.on("session", trackSession);
+    listener = createProtocolSniffer({ http1: h1, http2: h2, firstByteTimeoutMs: headersTimeoutMs });
+    listener.on("connection", (socket: Socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+    });
+    closeH1 = () => h1.closeIdleConnections();
+  }
+
+  let url = "";
+  let closing: Promise<void> | undefined;
+
+  return {
+    registry,
+    pipeline,
+    get url() {
+      return url;
+    },
+    listen() {
+      return new Promise((resolve, reject) => {
+        listener.once("error", reject);
+        listener.listen(options.port ?? 8081, options.host ?? "127.0.0.1", () => {
+          listener.off("error", reject);
+          const address = listener.address() as AddressInfo;
+          const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+          url = `${options.tls ? "https" : "http"}://${host}:${address.port}`;
+          logger.info({ url, tools: registry.size }, "toolwire listening");
+          resolve({ url, host: address.address, port: address.port });
+        });
+      });
+    },
+    close(graceMs = options.shutdownGraceMs ?? 10_000) {
+      closing ??= (async () => {
+        logger.info({ inFlight: pipeline.inFlight, graceMs }, "shutting down: draining calls");
+        await pipeline.drain(graceMs);
+        await new Promise<void>((resolve) => {
+          listener.close(() => resolve());
+          closeH1();
+          for (const session of sessions) session.close();
+          // Whatever has not closed by now (idle keep-alive, a stuck peer) is cut.
+          setTimeout(() => {
+            for (const socket of sockets) socket.destroy();
+          }, 1_000).unref();
+        });
+        logger.info("shut down");
+      })();
+      return closing;
+    },
+  };
+}

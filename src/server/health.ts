@@ -1,0 +1,43 @@
+/** The part of a node:http or node:http2 response the plain-HTTP routes use. */
+export interface PlainResponse {
+  writeHead(status: number, headers: Record<string, string | number>): unknown;
+  end(body?: string): unknown;
+}
+
+/** What `GET /health` reports. */
+export interface HealthReport {
+  /** "serving", or "draining" once shutdown has begun. */
+  readonly status: "serving" | "draining";
+  /** Toolwire version. */
+  readonly version: string;
+  /** Seconds since the server started. */
+  readonly uptimeSeconds: number;
+  /** Number of registered tools. */
+  readonly tools: number;
+  /** Calls running now. */
+  readonly inFlight: number;
+}
+
+/** Writes a health report as JSON: 200 while serving, 503 while draining (so balancers move on). */
+export function writeHealth(res: PlainResponse, report: HealthReport, head: boolean): void {
+  const body = JSON.stringify(report);
+  res.writeHead(report.status === "serving" ? 200 : 503, {
+    "content-type": "application/json",
+    "cache-control": "no-store",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(head ? undefined : body);
+}
+
+/** Writes a JSON error shaped like a Connect error body, for plain-HTTP routes. */
+export function writeJsonError(
+  res: PlainResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  const body = JSON.stringify({ code, message });
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...headers });
+  res.end(body);
+}

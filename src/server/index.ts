@@ -1,0 +1,3 @@
+export { createToolwireServer, type ToolwireServer, type ToolwireServerOptions } from "./create-server.js";
+export { createToolService } from "./tool-service.js";
+export type { HealthReport } from "./health.js";
