@@ -1,0 +1,164 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { toJsonString } from "@bufbuild/protobuf";
+import { CallToolResponseSchema } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
+import { ArgumentViolationsSchema, ErrorInfoSchema, RetryInfoSchema } from "../../gen/proto/toolwire/v1/errors_pb.js";
+import type { Authenticator } from "../../src/runtime/index.js";
+import { anonymousPrincipal, isSecurityLevelName } from "../../src/security/index.js";
+import { echo } from "../../src/tools/echo.js";
+import { startServer, toolClient, type TestServer } from "../helpers/server.js";
+import { createTestTools, type ToolProbe } from "../helpers/test-tools.js";
+
+// Stands in for real authentication: "x-test-principal: <id>|<level>[|grant,grant]".
+const headerAuthenticator: Authenticator = ({ headers }) => {
+  const value = headers.get("x-test-principal");
+  if (value === null) return anonymousPrincipal;
+  const [id = "", level = "", grants = ""] = value.split("|");
+  if (!isSecurityLevelName(level)) throw new ConnectError("bad test principal", Code.Unauthenticated);
+  return { id, level, grants: grants === "" ? [] : grants.split(","), anonymous: false };
+};
+
+let server: TestServer;
+let probe: ToolProbe;
+beforeAll(async () => {
+  const test = createTestTools();
+  probe = test.probe;
+  server = await startServer({ tools: [echo, ...test.tools], authenticate: headerAuthenticator });
+});
+afterAll(() => server.close());
+
+function client(principal?: string) {
+  return toolClient(
+    server.url,
+    createConnectTransport({
+      baseUrl: server.url,
+      httpVersion: "2",
+      interceptors: principal === undefined ? [] : [(next) => (req) => (req.header.set("x-test-principal", principal), next(req))],
+    }),
+  );
+}
+
+async function failure(p: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await p;
+  } catch (err) {
+    return ConnectError.from(err);
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("the error table", () => {
+  it("answers not_found for an unknown tool", async () => {
+    const err = await failure(client().callTool({ name: "nope" }));
+    expect(err.code).toBe(Code.NotFound);
+    expect(err.rawMessage).toBe('tool "nope" not found');
+    expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("TOOL_NOT_FOUND");
+  });
+
+  it("answers not_found for an unknown version, listing the versions there are", async () => {
+    const err = await failure(client().callTool({ name: "echo", version: "^2", arguments: { message: "x" } }));
+    expect(err.code).toBe(Code.NotFound);
+    expect(err.rawMessage).toBe('tool "echo" has no version matching "^2" (available: 1.0.0)');
+  });
+
+  it("answers invalid_argument listing every violation with pointer and keyword", async () => {
+    const err = await failure(client().callTool({ name: "echo", arguments: { message: 42, loud: true } }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toContain('invalid arguments for tool "echo"');
+    expect(err.rawMessage).toContain("/message: must be string");
+    const violations = err.findDetails(ArgumentViolationsSchema)[0]?.violations ?? [];
+    expect(violations.map((v) => [v.pointer, v.keyword])).toEqual(
+      expect.arrayContaining([
+        ["/message", "type"],
+        ["/loud", "additionalProperties"],
+      ]),
+    );
+  });
+
+  it("answers unauthenticated when an anonymous caller asks for a tool above public, and never runs it", async () => {
+    const err = await failure(client().callTool({ name: "members" }));
+    expect(err.code).toBe(Code.Unauthenticated);
+    expect(err.rawMessage).toContain('tool "members" requires an authenticated caller');
+  });
+
+  it("answers permission_denied when the caller's level is too low, naming the level needed", async () => {
+    const err = await failure(client("bob|authenticated").callTool({ name: "root" }));
+    expect(err.code).toBe(Code.PermissionDenied);
+    expect(err.rawMessage).toBe('tool "root" requires the admin level; caller "bob" has authenticated');
+  });
+
+  it("answers permission_denied for a restricted tool without a grant, and runs it with one", async () => {
+    const err = await failure(client("carol|restricted").callTool({ name: "ops" }));
+    expect(err.code).toBe(Code.PermissionDenied);
+    expect(err.rawMessage).toContain('needs a grant for "ops" or "category:ops"');
+    const ok = await client("carol|restricted|category:ops").callTool({ name: "ops" });
+    expect(ok.structuredContent).toEqual({ ok: true });
+  });
+
+  it("answers resource_exhausted with a retry-after detail once the rate limit is spent", async () => {
+    const c = client("dave|public");
+    for (let i = 0; i < 3; i++) await c.callTool({ name: "limited" });
+    const err = await failure(c.callTool({ name: "limited" }));
+    expect(err.code).toBe(Code.ResourceExhausted);
+    expect(err.rawMessage).toMatch(/rate limit of tool "limited" reached: 3 calls per 60s .*; retry after \d+s/);
+    const retry = err.findDetails(RetryInfoSchema)[0];
+    expect(Number(retry?.retryDelay?.seconds ?? 0)).toBeGreaterThan(0);
+  });
+
+  it("answers deadline_exceeded when the tool times out, and aborts the handler's signal", async () => {
+    const before = probe.signals.length;
+    const err = await failure(client().callTool({ name: "slow" }));
+    expect(err.code).toBe(Code.DeadlineExceeded);
+    expect(err.rawMessage).toBe('tool "slow" timed out after 200 ms');
+    expect(probe.signals[before]?.aborted).toBe(true);
+  });
+
+  it("answers deadline_exceeded when the client's deadline is shorter than the tool's", async () => {
+    const before = probe.signals.length;
+    const err = await failure(client().callTool({ name: "hang" }, { timeoutMs: 150 }));
+    expect(err.code).toBe(Code.DeadlineExceeded);
+    await expect.poll(() => probe.signals[before]?.aborted).toBe(true);
+  });
+
+  it("aborts the handler's signal when the client cancels", async () => {
+    const controller = new AbortController();
+    const before = probe.signals.length;
+    const call = failure(client().callTool({ name: "hang" }, { signal: controller.signal }));
+    const signal = await probe.started(before + 1);
+    controller.abort();
+    expect((await call).code).toBe(Code.Canceled);
+    await expect.poll(() => signal.aborted).toBe(true);
+    await expect.poll(() => server.server.pipeline.inFlight).toBe(0);
+  });
+
+  it("turns a thrown handler error into an is_error result without a stack trace", async () => {
+    const res = await client().callTool({ name: "boom" });
+    expect(res.isError).toBe(true);
+    const text = res.content[0]?.block.case === "text" ? res.content[0].block.value.text : "";
+    expect(text).toBe('tool "boom" failed: database password=hunter2 leaked?');
+    expect(toJsonString(CallToolResponseSchema, res)).not.toContain("secretFunction");
+  });
+
+  it("passes a ToolError's message through as an is_error result", async () => {
+    const res = await client().callTool({ name: "refuse" });
+    expect(res.isError).toBe(true);
+    expect(res.content[0]?.block).toMatchObject({ case: "text", value: { text: "the tool says no" } });
+  });
+});
+
+describe("shutdown", () => {
+  it("answers unavailable to new calls while draining, and lets running calls finish", async () => {
+    const own = await startServer({ tools: [echo, ...createTestTools().tools] });
+    const c = toolClient(own.url, createConnectTransport({ baseUrl: own.url, httpVersion: "2" }));
+    await c.callTool({ name: "echo", arguments: { message: "warm" } });
+    const running = c.callTool({ name: "slow", arguments: { ms: 150 } });
+    await expect.poll(() => own.server.pipeline.inFlight).toBe(1);
+    const closed = own.close(5_000);
+    const err = await failure(c.callTool({ name: "echo", arguments: { message: "late" } }));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.rawMessage).toBe("server is shutting down; retry on another instance");
+    expect((await running).structuredContent).toEqual({ sleptMs: 150 });
+    await closed;
+  });
+});
