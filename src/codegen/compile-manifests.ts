@@ -108,7 +108,9 @@ async function toolModule(
 }
 
 function indexModule(tools: readonly { manifest: ToolManifest; ident: string; type: string }[]): string {
-  const lines = [banner("schemas/tools/*.json"), ""];
+  const lines = [banner("schemas/tools/*.json")];
+  lines.push(`import type { Transport } from "@connectrpc/connect";`);
+  lines.push(`import { createToolClient, type ToolClient } from "../../src/client/tool-client.js";`);
   lines.push(`import type { ToolDescriptor } from "../../src/registry/tool-descriptor.js";`);
   for (const t of tools) {
     lines.push(
@@ -131,6 +133,10 @@ function indexModule(tools: readonly { manifest: ToolManifest; ident: string; ty
   lines.push("export const toolDescriptors: { readonly [K in keyof ToolMap]: ToolDescriptor<ToolMap[K][\"input\"], ToolMap[K][\"output\"]> } = {");
   for (const t of tools) lines.push(`  ${JSON.stringify(t.manifest.name)}: ${t.ident}Tool,`);
   lines.push("};", "");
+  lines.push("/** A client with one typed method per tool, e.g. `createTools(transport).echo({ message })`. */");
+  lines.push("export function createTools(transport: Transport): ToolClient<ToolMap> {");
+  lines.push("  return createToolClient<ToolMap>(transport);");
+  lines.push("}", "");
   return lines.join("\n");
 }
 

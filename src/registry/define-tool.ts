@@ -20,6 +20,17 @@ export interface ToolDefinition<I = Record<string, unknown>, O = Record<string, 
 }
 
 /**
+ * Any tool definition, whatever its input and output types: what the registry accepts.
+ * (Input is contravariant in the handler, hence `never` there.)
+ */
+export interface AnyToolDefinition {
+  /** The tool's descriptor. */
+  readonly descriptor: ToolDescriptor<unknown, unknown>;
+  /** The tool's handler. */
+  readonly handler: ToolHandler<never, unknown>;
+}
+
+/**
  * Binds a handler to a tool: pass the generated descriptor for typed input and output, or a
  * bare manifest (plugins that skip code generation).
  */

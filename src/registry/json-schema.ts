@@ -34,7 +34,8 @@ export interface SchemaViolation {
 
 /** Turns ajv errors into violations whose pointers name the offending property. */
 export function toViolations(errors: readonly ErrorObject[] | null | undefined): SchemaViolation[] {
-  return (errors ?? []).map((e) => {
+  // An "if" error only says a then/else branch failed; that branch's own errors say how.
+  return (errors ?? []).filter((e) => e.keyword !== "if").map((e) => {
     let pointer = e.instancePath;
     let message = e.message ?? "is invalid";
     const params = e.params as Record<string, unknown>;

@@ -2,7 +2,7 @@ import type { ValidateFunction } from "ajv";
 import semver from "semver";
 import { badRequest, toolNotFound } from "../runtime/errors.js";
 import { isSecurityLevelName, type SecurityLevelName } from "../security/security-level.js";
-import type { ToolDefinition, ToolHandler } from "./define-tool.js";
+import type { AnyToolDefinition, ToolHandler } from "./define-tool.js";
 import { createSchemaCompiler } from "./json-schema.js";
 import { validateManifest } from "./manifest-validation.js";
 import type { ToolManifest } from "./tool-descriptor.js";
@@ -38,7 +38,7 @@ export interface RegistryChange {
 /** Holds every tool version and resolves calls to one. */
 export interface ToolRegistry {
   /** Validates the manifest, compiles its schemas and adds the tool; throws on a duplicate version. */
-  register(definition: ToolDefinition<never, never> | ToolDefinition): RegisteredTool;
+  register(definition: AnyToolDefinition): RegisteredTool;
   /** Removes one version, or every version when none is given; returns how many were removed. */
   unregister(name: string, version?: string): number;
   /**
@@ -94,7 +94,9 @@ export function createToolRegistry(): ToolRegistry {
 
   return {
     register(definition) {
-      const { descriptor, handler } = definition as ToolDefinition;
+      const { descriptor } = definition;
+      // Input was validated against the manifest, so the erased handler type is safe to call.
+      const handler = definition.handler as ToolHandler;
       const manifest = validateManifest(descriptor.manifest, descriptor.source);
       const existing = byName.get(manifest.name) ?? [];
       if (existing.some((t) => t.version === manifest.version)) {

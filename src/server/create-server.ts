@@ -11,7 +11,7 @@ import { createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { pino, type Logger } from "pino";
 import { ToolService } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
-import type { ToolDefinition } from "../registry/define-tool.js";
+import type { AnyToolDefinition } from "../registry/define-tool.js";
 import { createToolRegistry, type ToolRegistry } from "../registry/tool-registry.js";
 import { createCallPipeline, type CallPipeline } from "../runtime/call-pipeline.js";
 import type { Authenticator } from "../runtime/caller.js";
@@ -29,7 +29,7 @@ export interface ToolwireServerOptions {
   /** Port to listen on (default 8081; 0 picks a free one). */
   readonly port?: number;
   /** Tools to register at start. */
-  readonly tools?: readonly (ToolDefinition<never, never> | ToolDefinition)[];
+  readonly tools?: readonly AnyToolDefinition[];
   /** Use this registry instead of a new one (tools are added to it). */
   readonly registry?: ToolRegistry;
   /** Identifies callers; default: everyone is anonymous (public level). */

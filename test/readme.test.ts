@@ -1,0 +1,66 @@
+import { execFile } from "node:child_process";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { builtinTools } from "../src/tools/index.js";
+import { startServer, type TestServer } from "./helpers/server.js";
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, "..");
+const readme = await readFile(join(root, "README.md"), "utf8");
+
+interface Example {
+  readonly command: string;
+  readonly expect: string | undefined;
+}
+
+/** Every sh block that calls curl or buf curl, with the `<!-- expect: … -->` comment after it. */
+function shellExamples(markdown: string): Example[] {
+  const examples: Example[] = [];
+  const block = /```sh\n([\s\S]*?)```\n(?:<!-- expect: (.*) -->)?/g;
+  for (const match of markdown.matchAll(block)) {
+    const command = (match[1] ?? "").trim();
+    if (/^(curl|npx buf curl)\b/.test(command)) examples.push({ command, expect: match[2] });
+  }
+  return examples;
+}
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer({ tools: builtinTools });
+});
+afterAll(() => server.close());
+
+const examples = shellExamples(readme);
+
+describe("README", () => {
+  it("has curl and buf curl examples over every protocol", () => {
+    expect(examples.filter((e) => e.command.startsWith("curl")).length).toBeGreaterThanOrEqual(4);
+    for (const protocol of ["grpc", "grpcweb", "connect"]) {
+      expect(examples.some((e) => e.command.includes(`--protocol ${protocol}`))).toBe(true);
+    }
+  });
+
+  it.each(examples.map((e) => [e.command.split("\n")[0] ?? "", e] as const))("runs `%s` as written", async (_title, example) => {
+    expect(example.expect, "every example says what it prints in an <!-- expect: --> comment").toBeDefined();
+    const command = example.command.replaceAll("http://localhost:8081", server.url);
+    const { stdout } = await run("bash", ["-c", command], { cwd: root, timeout: 20_000 });
+    expect(stdout).toContain(example.expect);
+  });
+
+  it("runs the TypeScript client example", async () => {
+    const code = /```ts\n(import \{ createConnectTransport[\s\S]*?)```/.exec(readme)?.[1];
+    expect(code).toBeDefined();
+    const dir = join(root, "test", ".tmp");
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `readme-client-${process.pid}.ts`);
+    await writeFile(file, (code ?? "").replace("./gen/", "../../gen/").replace("http://localhost:8081", server.url));
+    try {
+      const { stdout } = await run(join(root, "node_modules/.bin/tsx"), [file], { cwd: root, timeout: 20_000 });
+      expect(stdout.trim()).toBe("5");
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+});
