@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterEach, describe, expect, it } from "vitest";
+import { toolClient } from "../helpers/server.js";
+
+const root = join(import.meta.dirname, "../..");
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+/** Starts `toolwire serve` through the package's bin entry and waits for its address. */
+async function serve(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [join(root, "src/cli/bin.mjs"), "serve", "--port", "0", "--log-level", "warn", ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line in: ${output}`)), 15_000);
+    child.stdout?.on("data", () => {
+      const match = /listening on (\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`exited with ${code}: ${output}`)));
+  });
+  return { child, url, output: () => output };
+}
+
+describe("toolwire serve", () => {
+  it("serves every built-in tool", async () => {
+    const { url } = await serve([]);
+    const res = await toolClient(url).listTools({});
+    expect(res.tools.map((t) => t.name)).toEqual(["calculator", "echo", "monitor_resources", "system_info"]);
+    const health = (await (await fetch(`${url}/health`)).json()) as { tools: number };
+    expect(health.tools).toBe(7);
+  });
+
+  it("drains a running call on SIGTERM, refuses new ones with unavailable, then exits 0", async () => {
+    const { child, url } = await serve(["--shutdown-grace-ms", "10000"]);
+    const client = toolClient(url, createConnectTransport({ baseUrl: url, httpVersion: "2" }));
+    await client.callTool({ name: "echo", arguments: { message: "warm up the connection" } });
+    const running = (async () => {
+      let last: unknown;
+      for await (const msg of client.callToolStream({ name: "monitor_resources", arguments: { duration: 1.5, interval: 0.5 } })) {
+        last = msg.event.case;
+      }
+      return last;
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = once(child, "exit");
+    child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await client.callTool({ name: "echo", arguments: { message: "late" } }).then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(refused?.code).toBe(Code.Unavailable);
+    expect(await running).toBe("result");
+    const [code] = await exited;
+    expect(code).toBe(0);
+  });
+
+  it("refuses a bad flag with a one-line reason and a non-zero exit", async () => {
+    const child = spawn(process.execPath, [join(root, "src/cli/bin.mjs"), "serve", "--port", "99999"], { cwd: root });
+    children.push(child);
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const [code] = await once(child, "exit");
+    expect(code).not.toBe(0);
+    expect(stderr).toContain("expected a whole number from 0 to 65535");
+  });
+});
