@@ -4,14 +4,20 @@ import addFormatsModule from "ajv-formats";
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 
+/** Options of {@link createSchemaCompiler}. */
+export interface SchemaCompilerOptions {
+  /** Fill `default` values into validated data (default true: tool arguments get their defaults). */
+  readonly useDefaults?: boolean;
+}
+
 /**
  * Creates the ajv instance used for manifests and tool schemas: draft 2020-12, every violation
  * reported, defaults applied, formats checked, strict so that schema typos fail at load time.
  */
-export function createSchemaCompiler(): Ajv2020 {
+export function createSchemaCompiler(options: SchemaCompilerOptions = {}): Ajv2020 {
   const ajv = new Ajv2020({
     allErrors: true,
-    useDefaults: true,
+    useDefaults: options.useDefaults ?? true,
     strict: true,
     strictRequired: false,
     allowUnionTypes: true,

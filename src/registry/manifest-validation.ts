@@ -21,7 +21,8 @@ export class ManifestError extends Error {
   }
 }
 
-const ajv = createSchemaCompiler();
+// No defaults: validating a manifest must not change it (generated descriptors mirror the files).
+const ajv = createSchemaCompiler({ useDefaults: false });
 const validateMeta = ajv.compile<ToolManifest>(manifestMetaSchema);
 
 /**

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Content } from "../registry/content.js";
@@ -121,10 +121,10 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
   const maxDepth = options.maxArgumentDepth ?? 32;
   const rateLimiter = options.rateLimiter ?? createToolRateLimiter();
-  const running = new Map<string, AbortController>();
+  const running = new Map<string, CallContext>();
   const concurrency = new Map<RegisteredTool, number>();
   let draining = false;
-  let idle: (() => void) | undefined;
+  const idleWaiters: (() => void)[] = [];
 
   async function authenticate(caller: CallerInfo): Promise<Principal> {
     return authenticateCaller(caller);
@@ -139,7 +139,7 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
 
   async function call(request: CallRequest): Promise<CallResult> {
     if (draining) throw shuttingDown();
-    const requestId = request.requestId ?? randomUUID();
+    const requestId = request.requestId ?? nextRequestId();
     const principal = await authenticateCaller(request.caller);
     const tool = resolveFor(principal, request.name, request.version);
     const { manifest } = tool;
@@ -167,16 +167,14 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     }
     if (draining) throw shuttingDown();
     concurrency.set(tool, active + 1);
-    const controller = new AbortController();
-    running.set(requestId, controller);
     try {
-      return await execute(tool, args, request, principal, requestId, controller);
+      return await execute(tool, args, request, principal, requestId);
     } finally {
       running.delete(requestId);
       const left = (concurrency.get(tool) ?? 1) - 1;
       if (left === 0) concurrency.delete(tool);
       else concurrency.set(tool, left);
-      if (running.size === 0) idle?.();
+      if (running.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
     }
   }
 
@@ -186,58 +184,34 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     request: CallRequest,
     principal: Principal,
     requestId: string,
-    controller: AbortController,
   ): Promise<CallResult> {
     const toolTimeout = tool.manifest.timeoutMs ?? defaultTimeoutMs;
     const byClient = request.clientTimeoutMs !== undefined && request.clientTimeoutMs < toolTimeout;
     const timeoutMs = byClient ? (request.clientTimeoutMs as number) : toolTimeout;
-    const timer = setTimeout(() => controller.abort(deadlineExceeded(tool.name, timeoutMs, byClient)), timeoutMs);
-    const onTransportAbort = () => controller.abort(transportAbortReason(tool.name, request.signal.reason));
-    if (request.signal.aborted) onTransportAbort();
-    else request.signal.addEventListener("abort", onTransportAbort, { once: true });
-
-    const collected: Content[] = [];
-    const sink = request.sink;
-    const ctx: ToolContext = {
-      signal: controller.signal,
-      principal,
-      requestId,
-      deadline: Date.now() + timeoutMs,
-      progress(done, total, message) {
-        if (!controller.signal.aborted) sink?.progress?.(done, total, message ?? "");
-      },
-      partial(content) {
-        if (controller.signal.aborted) return;
-        const blocks: readonly Content[] =
-          typeof content === "string" ? [{ type: "text", text: content }] : Array.isArray(content) ? content : [content as Content];
-        if (sink?.partial) sink.partial(blocks);
-        else collected.push(...blocks);
-      },
-      log(level, message) {
-        if (!controller.signal.aborted) sink?.log?.(level, message);
-      },
-    };
+    const ctx = new CallContext(principal, requestId, Date.now() + timeoutMs, request.sink);
+    running.set(requestId, ctx);
+    if (request.signal.aborted) throw transportAbortReason(tool.name, request.signal.reason);
 
     const started = performance.now();
     let returned: unknown;
     let failure: unknown;
     let failed = false;
     try {
-      if (controller.signal.aborted) throw controller.signal.reason;
       returned = tool.handler(args, ctx);
-      if (isThenable(returned)) returned = await raceAbort(returned, controller.signal);
+      // A synchronous handler has already finished: no timer or abort wiring is needed.
+      if (isThenable(returned)) {
+        returned = await settleWithinLimits(returned, ctx, request.signal, tool.name, timeoutMs, byClient);
+      }
     } catch (err) {
       failed = true;
       failure = err;
-    } finally {
-      clearTimeout(timer);
-      request.signal.removeEventListener("abort", onTransportAbort);
     }
     const executionTimeMs = performance.now() - started;
     // Once aborted, the abort reason is the answer whatever the handler did afterwards.
-    if (controller.signal.aborted) throw controller.signal.reason;
+    if (ctx.aborted) throw ctx.signal.reason;
 
     const warnings = tool.manifest.deprecated === true ? [deprecationWarning(tool, registry)] : [];
+    const collected = ctx.collected;
     const base = { toolName: tool.name, toolVersion: tool.version, executionTimeMs, warnings, requestId };
     if (failed) {
       if (failure instanceof ConnectError) throw failure;
@@ -291,14 +265,96 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     async drain(graceMs) {
       draining = true;
       if (running.size === 0) return;
-      const allDone = new Promise<void>((resolve) => (idle = resolve));
+      const allDone = new Promise<void>((resolve) => idleWaiters.push(resolve));
       const grace = setTimeout(() => {
-        for (const controller of running.values()) controller.abort(shuttingDown());
+        for (const ctx of running.values()) ctx.abort(shuttingDown());
       }, graceMs);
       await allDone;
       clearTimeout(grace);
     },
   };
+}
+
+// Unique per process, cheap per call: a random prefix and a counter.
+const requestIdPrefix = randomBytes(6).toString("hex");
+let requestCounter = 0;
+function nextRequestId(): string {
+  return `${requestIdPrefix}-${(++requestCounter).toString(36)}`;
+}
+
+/**
+ * The ToolContext of one call. A class rather than an object of closures so that a call costs
+ * one allocation; the AbortController is only made when someone needs the signal.
+ */
+class CallContext implements ToolContext {
+  /** Partial content of a call without a sink, collected into the result. */
+  readonly collected: Content[] = [];
+  private controller: AbortController | undefined;
+
+  constructor(
+    readonly principal: Principal,
+    readonly requestId: string,
+    readonly deadline: number,
+    private readonly sink: CallSink | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.controller?.signal.aborted === true;
+  }
+
+  abort(reason: ConnectError): void {
+    this.controller ??= new AbortController();
+    this.controller.abort(reason);
+  }
+
+  progress(done: number, total?: number, message?: string): void {
+    if (!this.aborted) this.sink?.progress?.(done, total, message ?? "");
+  }
+
+  partial(content: Content | readonly Content[] | string): void {
+    if (this.aborted) return;
+    const blocks: readonly Content[] =
+      typeof content === "string" ? [{ type: "text", text: content }] : Array.isArray(content) ? content : [content as Content];
+    if (this.sink?.partial) this.sink.partial(blocks);
+    else this.collected.push(...blocks);
+  }
+
+  log(level: ToolLogLevel, message: string): void {
+    if (!this.aborted) this.sink?.log?.(level, message);
+  }
+}
+
+/**
+ * Waits for an asynchronous handler, but no longer than the call's time limit and no longer than
+ * the transport keeps the call: either aborts the handler's signal and rejects with the reason.
+ */
+async function settleWithinLimits<T>(
+  promise: PromiseLike<T>,
+  ctx: CallContext,
+  transportSignal: AbortSignal,
+  tool: string,
+  timeoutMs: number,
+  byClient: boolean,
+): Promise<T> {
+  const timer = setTimeout(abortOnTimeout, timeoutMs, ctx, tool, timeoutMs, byClient);
+  const onTransportAbort = () => ctx.abort(transportAbortReason(tool, transportSignal.reason));
+  if (transportSignal.aborted) onTransportAbort();
+  else transportSignal.addEventListener("abort", onTransportAbort, { once: true });
+  try {
+    return await raceAbort(promise, ctx.signal);
+  } finally {
+    clearTimeout(timer);
+    transportSignal.removeEventListener("abort", onTransportAbort);
+  }
+}
+
+function abortOnTimeout(ctx: CallContext, tool: string, timeoutMs: number, byClient: boolean): void {
+  ctx.abort(deadlineExceeded(tool, timeoutMs, byClient));
 }
 
 function transportAbortReason(tool: string, reason: unknown): ConnectError {
@@ -331,6 +387,10 @@ function isPlainObject(value: unknown): value is JsonObject {
 /** Settles with the handler, or rejects with the abort reason as soon as the signal fires. */
 function raceAbort<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(

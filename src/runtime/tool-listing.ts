@@ -14,7 +14,7 @@ export interface ToolListFilter {
   readonly includeDeprecated?: boolean;
   /** Leave out experimental tools. */
   readonly excludeExperimental?: boolean;
-  /** Page size; 0 or absent means 50, capped at 500. */
+  /** Page size; 0, negative or absent means 50, capped at 500. */
   readonly pageSize?: number;
   /** Token from the previous page. */
   readonly pageToken?: string;
@@ -52,7 +52,7 @@ export function listTools(visible: readonly RegisteredTool[], filter: ToolListFi
     }
     return true;
   });
-  const pageSize = Math.min(500, filter.pageSize === undefined || filter.pageSize === 0 ? 50 : filter.pageSize);
+  const pageSize = Math.min(500, filter.pageSize === undefined || filter.pageSize <= 0 ? 50 : Math.floor(filter.pageSize));
   const fingerprint = filterFingerprint(filter);
   const offset = filter.pageToken ? decodePageToken(filter.pageToken, fingerprint) : 0;
   const end = offset + pageSize;
