@@ -1,0 +1,51 @@
+/** Settings of one benchmark run. */
+export interface BenchOptions {
+  /** Measured seconds per server. */
+  readonly durationSeconds: number;
+  /** Warm-up seconds per server, before measuring. */
+  readonly warmupSeconds: number;
+  /** Concurrent HTTP/1.1 connections of the load generator. */
+  readonly connections: number;
+  /** Print machine-readable JSON instead of the markdown table. */
+  readonly json: boolean;
+  /** Print usage and exit. */
+  readonly help: boolean;
+}
+
+/** Usage text of `npm run bench`. */
+export const benchUsage = `Usage: npm run bench -- [--duration N] [--quick] [--json]
+
+  --duration N  measured seconds per server (default 10, or env BENCH_DURATION)
+  --quick       3 s per server and a 1 s warm-up, for smoke runs
+  --json        print machine-readable results on stdout (progress goes to stderr)
+  --help        show this text`;
+
+function positiveSeconds(value: string, source: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`${source} must be a positive number of seconds, got "${value}"`);
+  return seconds;
+}
+
+/**
+ * Parses command-line flags and environment. Duration precedence: --duration, then --quick, then
+ * BENCH_DURATION, then 10 s.
+ */
+export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {
+  let duration: number | undefined;
+  let quick = false;
+  let json = false;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--quick") quick = true;
+    else if (arg === "--json") json = true;
+    else if (arg === "--help" || arg === "-h") help = true;
+    else if (arg === "--duration") duration = positiveSeconds(argv[++i] ?? "", "--duration");
+    else if (arg.startsWith("--duration=")) duration = positiveSeconds(arg.slice("--duration=".length), "--duration");
+    else throw new Error(`unknown argument "${arg}"\n\n${benchUsage}`);
+  }
+  const fromEnv = env.BENCH_DURATION;
+  const durationSeconds =
+    duration ?? (quick ? 3 : fromEnv !== undefined && fromEnv !== "" ? positiveSeconds(fromEnv, "BENCH_DURATION") : 10);
+  return { durationSeconds, warmupSeconds: quick ? 1 : 2, connections: 50, json, help };
+}

@@ -1,0 +1,97 @@
+import { cpus } from "node:os";
+import type { BenchOptions } from "./bench-options.js";
+import type { ServerKind } from "./bench-targets.js";
+import type { TargetMeasurement } from "./measure-target.js";
+
+/** Highest acceptable toolwire CPU per call, as a multiple of bare connect-node's. */
+export const cpuRatioTarget = 1.15;
+
+/** One row of the report. */
+export interface BenchRow {
+  readonly kind: ServerKind;
+  readonly label: string;
+  readonly requests: number;
+  readonly elapsedSeconds: number;
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly cpuMicrosPerCall: number;
+  /** CPU per call divided by bare connect-node's (null if that was not measured). */
+  readonly cpuRatioVsBareConnect: number | null;
+  /** Requests per second divided by bare node:http's (null if that was not measured). */
+  readonly rpsRatioVsBareHttp: number | null;
+}
+
+/** The whole result of a benchmark run, as printed by `--json`. */
+export interface BenchReport {
+  readonly environment: { readonly node: string; readonly cpu: string; readonly cores: number };
+  readonly settings: { readonly durationSeconds: number; readonly warmupSeconds: number; readonly connections: number };
+  readonly rows: readonly BenchRow[];
+  readonly target: { readonly description: string; readonly maxRatio: number; readonly ratio: number | null; readonly met: boolean | null };
+}
+
+/** Derives ratios and the target verdict from the measurements. */
+export function buildBenchReport(measurements: readonly TargetMeasurement[], options: BenchOptions): BenchReport {
+  const byKind = (kind: ServerKind) => measurements.find((m) => m.target.kind === kind);
+  const bareHttp = byKind("bare-http");
+  const bareConnect = byKind("bare-connect");
+  const rows = measurements.map(
+    (m): BenchRow => ({
+      kind: m.target.kind,
+      label: m.target.label,
+      requests: m.requests,
+      elapsedSeconds: m.elapsedSeconds,
+      requestsPerSecond: m.requestsPerSecond,
+      p50Ms: m.p50Ms,
+      p99Ms: m.p99Ms,
+      cpuMicrosPerCall: m.cpuMicrosPerCall,
+      cpuRatioVsBareConnect: bareConnect ? m.cpuMicrosPerCall / bareConnect.cpuMicrosPerCall : null,
+      rpsRatioVsBareHttp: bareHttp ? m.requestsPerSecond / bareHttp.requestsPerSecond : null,
+    }),
+  );
+  const ratio = rows.find((row) => row.kind === "toolwire")?.cpuRatioVsBareConnect ?? null;
+  const cpu = cpus();
+  return {
+    environment: { node: process.version, cpu: cpu[0]?.model ?? "unknown", cores: cpu.length },
+    settings: {
+      durationSeconds: options.durationSeconds,
+      warmupSeconds: options.warmupSeconds,
+      connections: options.connections,
+    },
+    rows,
+    target: {
+      description: `toolwire CPU/call ≤ ${cpuRatioTarget}× bare connect-node`,
+      maxRatio: cpuRatioTarget,
+      ratio,
+      met: ratio === null ? null : ratio <= cpuRatioTarget,
+    },
+  };
+}
+
+const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
+const times = (ratio: number | null) => (ratio === null ? "n/a" : `${ratio.toFixed(2)}×`);
+
+/** Renders the report as a markdown table plus the target verdict line. */
+export function formatBenchReport(report: BenchReport): string {
+  const { environment: env, settings } = report;
+  const lines = [
+    `Node ${env.node}, ${env.cores} × ${env.cpu}; HTTP/1.1, ${settings.connections} connections, ` +
+      `${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per server, one server at a time.`,
+    "",
+    "| server | requests/s | p50 ms | p99 ms | CPU µs/call | CPU ratio vs bare connect-node | rps ratio vs bare node:http | requests |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ...report.rows.map(
+      (row) =>
+        `| ${row.label} | ${fixed(row.requestsPerSecond, 0)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ` +
+        `${fixed(row.cpuMicrosPerCall, 1)} | ${times(row.cpuRatioVsBareConnect)} | ${times(row.rpsRatioVsBareHttp)} | ${row.requests} |`,
+    ),
+    "",
+  ];
+  const { target } = report;
+  lines.push(
+    target.met === null
+      ? `Target "${target.description}": not evaluated (missing measurement).`
+      : `Target "${target.description}": ${target.met ? "MET" : "NOT MET"} (toolwire is ${times(target.ratio)}).`,
+  );
+  return lines.join("\n");
+}
