@@ -95,7 +95,7 @@ export interface CallPipelineOptions {
 export interface CallPipeline {
   /** Runs one call to its final result; rejects with a ConnectError for protocol-level failures. */
   call(request: CallRequest): Promise<CallResult>;
-  /** Identifies a caller (for listings, which filter by what the caller may call). */
+  /** Identifies a caller (for listings, which filter by what the caller may call); unavailable while draining. */
   authenticate(caller: CallerInfo): Promise<Principal>;
   /** Whether `principal` may call `tool`. */
   canCall(principal: Principal, tool: RegisteredTool): boolean;
@@ -127,6 +127,7 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
   const idleWaiters: (() => void)[] = [];
 
   async function authenticate(caller: CallerInfo): Promise<Principal> {
+    if (draining) throw shuttingDown();
     return authenticateCaller(caller);
   }
 
@@ -212,11 +213,11 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
 
     const warnings = tool.manifest.deprecated === true ? [deprecationWarning(tool, registry)] : [];
     const collected = ctx.collected;
-    const base = { toolName: tool.name, toolVersion: tool.version, executionTimeMs, warnings, requestId };
     if (failed) {
       if (failure instanceof ConnectError) throw failure;
       if (!(failure instanceof ToolError)) options.onHandlerError?.(tool, requestId, failure);
-      return { ...base, content: [...collected, { type: "text", text: handlerErrorMessage(tool, failure) }], structuredContent: undefined, isError: true };
+      const content: Content[] = [...collected, { type: "text", text: handlerErrorMessage(tool, failure) }];
+      return callResult(tool, content, undefined, true, executionTimeMs, warnings, requestId);
     }
 
     let content: readonly Content[];
@@ -241,12 +242,8 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     if (!isError && tool.validateOutput !== undefined && !tool.validateOutput(structured ?? null)) {
       throw invalidOutput(tool.name, toViolations(tool.validateOutput.errors));
     }
-    return {
-      ...base,
-      content: collected.length === 0 ? content : [...collected, ...content],
-      structuredContent: structured as JsonObject | undefined,
-      isError,
-    };
+    if (collected.length > 0) content = [...collected, ...content];
+    return callResult(tool, content, structured as JsonObject | undefined, isError, executionTimeMs, warnings, requestId);
   }
 
   return {
@@ -355,6 +352,18 @@ async function settleWithinLimits<T>(
 
 function abortOnTimeout(ctx: CallContext, tool: string, timeoutMs: number, byClient: boolean): void {
   ctx.abort(deadlineExceeded(tool, timeoutMs, byClient));
+}
+
+function callResult(
+  tool: RegisteredTool,
+  content: readonly Content[],
+  structuredContent: JsonObject | undefined,
+  isError: boolean,
+  executionTimeMs: number,
+  warnings: readonly string[],
+  requestId: string,
+): CallResult {
+  return { content, structuredContent, isError, toolName: tool.name, toolVersion: tool.version, executionTimeMs, warnings, requestId };
 }
 
 function transportAbortReason(tool: string, reason: unknown): ConnectError {

@@ -7,7 +7,7 @@ import {
   type Http2Session,
 } from "node:http2";
 import type { AddressInfo, Server as NetServer, Socket } from "node:net";
-import { createContextValues, type Interceptor } from "@connectrpc/connect";
+import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { pino, type Logger } from "pino";
 import { ToolService } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
@@ -15,7 +15,6 @@ import type { AnyToolDefinition } from "../registry/define-tool.js";
 import { createToolRegistry, type ToolRegistry } from "../registry/tool-registry.js";
 import { createCallPipeline, type CallPipeline } from "../runtime/call-pipeline.js";
 import type { Authenticator } from "../runtime/caller.js";
-import { shuttingDown } from "../runtime/errors.js";
 import { version } from "../version.js";
 import { peerAddressKey } from "./caller-info.js";
 import { writeHealth, writeJsonError, type PlainResponse } from "./health.js";
@@ -85,11 +84,6 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
 
-  const refuseWhileDraining: Interceptor = (next) => async (req) => {
-    if (pipeline.draining) throw shuttingDown();
-    return next(req);
-  };
-
   const connectHandler = connectNodeAdapter({
     routes: (router) => router.service(ToolService, createToolService(registry, pipeline)),
     readMaxBytes: maxBodyBytes,
@@ -97,7 +91,6 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     requireConnectProtocolHeader: false,
     // A misspelt field is a caller bug worth reporting, not something to drop silently.
     jsonOptions: { ignoreUnknownFields: false },
-    interceptors: [refuseWhileDraining],
     contextValues: (req) => createContextValues().set(peerAddressKey, req.socket?.remoteAddress),
     fallback: (req, res) => fallback(req, res as unknown as PlainResponse),
   });

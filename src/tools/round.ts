@@ -1,0 +1,4 @@
+/** Rounds to two decimals: percentages and seconds read better without float noise. */
+export function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
