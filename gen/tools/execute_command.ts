@@ -75,7 +75,7 @@ export const executeCommandTool: ToolDescriptor<ExecuteCommandInput, ExecuteComm
     "name": "execute_command",
     "version": "1.0.0",
     "title": "Execute command",
-    "description": "Runs a program directly, without a shell, with the given arguments, working directory and standard input, and returns its exit status and captured output. Shells, privilege and system-administration programs, and wrappers that could run them are refused. On timeout the program and everything it started are killed.",
+    "description": "Runs a program directly, without a shell, with the given arguments, working directory and standard input, and returns its exit status and captured output. Shells, privilege and system-administration programs, and wrappers that could run them are refused. Only PATH, HOME, user, locale, time zone and temporary-directory variables are passed to the program. On timeout or cancellation the program and everything it started are killed, and background processes it leaves behind are killed when it exits.",
     "category": "system",
     "tags": [
       "system",

@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { once } from "node:events";
+import { basename } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listProcesses } from "../../src/tools/list-processes.js";
+import { runTool } from "../helpers/run-tool.js";
+import { createTestContext } from "../helpers/tool-context.js";
+import { inputValidator, outputValidator } from "../helpers/tool-schemas.js";
+
+const validateInput = inputValidator(listProcesses);
+const validateOutput = outputValidator(listProcesses);
+
+/** Starts a node child whose command line carries `marker`; `busy` makes it spin a CPU. */
+async function startChild(marker: string, busy: boolean): Promise<ChildProcess> {
+  const code = busy ? "process.stdout.write('up'); for (;;) {}" : "process.stdout.write('up'); setInterval(() => {}, 1000)";
+  const child = spawn(process.execPath, ["-e", code, marker], { stdio: ["ignore", "pipe", "ignore"] });
+  await once(child.stdout!, "data");
+  return child;
+}
+
+describe.runIf(existsSync("/proc/stat"))("list_processes", () => {
+  const marker = `toolwire-list-processes-${process.pid}-${Date.now()}`;
+  let busy: ChildProcess;
+  let idle: ChildProcess;
+
+  beforeAll(async () => {
+    [busy, idle] = await Promise.all([startChild(marker, true), startChild(marker, false)]);
+  });
+  afterAll(() => {
+    busy?.kill("SIGKILL");
+    idle?.kill("SIGKILL");
+  });
+
+  it("finds the test's own process", async () => {
+    const { processes } = await runTool(listProcesses, { filter: "node", limit: 500, sortBy: "pid" });
+    const self = processes.find((p) => p.pid === process.pid);
+    expect(self).toMatchObject({ pid: process.pid, ppid: process.ppid, uid: process.getuid?.() });
+    expect(self!.memoryBytes).toBeGreaterThan(10 * 1024 * 1024);
+    expect(self!.command).toContain(process.argv[1] ?? "");
+    expect(["R", "S"]).toContain(self!.state);
+  });
+
+  it("filters by name or command line, ignoring case", async () => {
+    const result = await runTool(listProcesses, { filter: marker.toUpperCase() });
+    expect(validateOutput(result).message).toBe("");
+    expect(result.total).toBe(2);
+    expect(result.processes.map((p) => p.pid).sort()).toEqual([busy.pid, idle.pid].sort());
+    for (const p of result.processes) {
+      // The kernel keeps the first 15 bytes of the executable name.
+      expect(p.name).toBe(basename(process.execPath).slice(0, 15));
+      expect(p.ppid).toBe(process.pid);
+      expect(p.command).toContain(marker);
+    }
+  });
+
+  it("measures current CPU use and sorts by it", async () => {
+    const { processes } = await runTool(listProcesses, { filter: marker, sortBy: "cpu" });
+    expect(processes.map((p) => p.pid)).toEqual([busy.pid, idle.pid]);
+    // A spinning process gets up to 100 % of one CPU, far less on a crowded (or CPU-quota'd)
+    // test machine; the idle one stays near 0.
+    expect(processes[0]!.cpuPercent).toBeGreaterThan(5);
+    expect(processes[1]!.cpuPercent).toBeLessThan(5);
+  });
+
+  it("limits the list but counts every match", async () => {
+    const result = await runTool(listProcesses, { filter: marker, limit: 1, sortBy: "pid" });
+    expect(result.total).toBe(2);
+    expect(result.processes.map((p) => p.pid)).toEqual([Math.min(busy.pid!, idle.pid!)]);
+  });
+
+  it("sorts by memory and by pid", async () => {
+    const byMemory = await runTool(listProcesses, { limit: 50, sortBy: "memory" });
+    const memory = byMemory.processes.map((p) => p.memoryBytes);
+    expect(memory).toEqual([...memory].sort((a, b) => b - a));
+    expect(byMemory.processes).toHaveLength(Math.min(50, byMemory.total));
+
+    const byPid = await runTool(listProcesses, { limit: 50, sortBy: "pid" });
+    const pids = byPid.processes.map((p) => p.pid);
+    expect(pids).toEqual([...pids].sort((a, b) => a - b));
+  });
+
+  it("returns 20 processes sorted by CPU by default", async () => {
+    const result = await runTool(listProcesses, {});
+    expect(result.processes.length).toBe(Math.min(20, result.total));
+    const cpu = result.processes.map((p) => p.cpuPercent);
+    expect(cpu).toEqual([...cpu].sort((a, b) => b - a));
+    expect(validateOutput(result).message).toBe("");
+  });
+
+  it("returns nothing for a filter that matches no process", async () => {
+    expect(await runTool(listProcesses, { filter: `${marker}-nobody` })).toEqual({ processes: [], total: 0 });
+  });
+
+  it.each([5, 50, 150])("stops promptly when aborted after %i ms", async (afterMs) => {
+    const ctx = createTestContext();
+    const call = runTool(listProcesses, {}, ctx);
+    let abortedAt = 0;
+    setTimeout(() => {
+      abortedAt = performance.now();
+      ctx.controller.abort(new Error("cancelled"));
+    }, afterMs);
+    await expect(call).rejects.toThrow("cancelled");
+    // At most the /proc reads already in flight finish after the abort.
+    expect(performance.now() - abortedAt).toBeLessThan(100);
+  });
+
+  describe("input schema", () => {
+    it("fills in the defaults", () => {
+      const result = validateInput({});
+      expect(result.valid).toBe(true);
+      expect(result.value).toEqual({ limit: 20, sortBy: "cpu" });
+    });
+
+    it("rejects a limit out of range and an unknown sort order", () => {
+      expect(validateInput({ limit: 0 }).message).toBe("/limit: must be >= 1");
+      expect(validateInput({ limit: 501 }).message).toBe("/limit: must be <= 500");
+      expect(validateInput({ limit: 2.5 }).message).toBe("/limit: must be integer");
+      expect(validateInput({ sortBy: "name" }).message).toMatch(/^\/sortBy: must be one of/);
+      expect(validateInput({ filter: "" }).message).toMatch(/^\/filter: must NOT have fewer than 1 characters/);
+    });
+  });
+});
