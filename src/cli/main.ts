@@ -4,7 +4,7 @@ import { registerServeCommand } from "./serve-command.js";
 import { version } from "../version.js";
 
 const program = new Command("toolwire")
-  .description("Schema-first tool server: serve, generate and call tools over Connect, gRPC and MCP.")
+  .description("Schema-first tool server: serve tools over Connect, gRPC, gRPC-Web and HTTP, and generate their types.")
   .version(version)
   .showHelpAfterError();
 

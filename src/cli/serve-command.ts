@@ -64,7 +64,12 @@ export function registerServeCommand(program: Command): void {
       } catch (err) {
         program.error(`toolwire serve: cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
       }
-      const stop = (signal: string) => {
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        // A terminal's Ctrl-C reaches us twice under tsx (from the group and relayed); the grace
+        // period already bounds shutdown, so repeats must not cut the drain short.
+        if (stopping) return;
+        stopping = true;
         logger.info({ signal }, "stopping");
         server.close().then(
           () => process.exit(0),
@@ -74,7 +79,7 @@ export function registerServeCommand(program: Command): void {
           },
         );
       };
-      process.once("SIGTERM", () => stop("SIGTERM"));
-      process.once("SIGINT", () => stop("SIGINT"));
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
     });
 }
