@@ -4,6 +4,11 @@ export interface BenchOptions {
   readonly durationSeconds: number;
   /** Warm-up seconds per server, before measuring. */
   readonly warmupSeconds: number;
+  /**
+   * Rounds over all servers, interleaved (A B C, A B C, …); the report takes medians, so drift of a
+   * shared machine does not land on one server alone.
+   */
+  readonly rounds: number;
   /** Concurrent HTTP/1.1 connections of the load generator. */
   readonly connections: number;
   /** Print machine-readable JSON instead of the markdown table. */
@@ -13,10 +18,11 @@ export interface BenchOptions {
 }
 
 /** Usage text of `npm run bench`. */
-export const benchUsage = `Usage: npm run bench -- [--duration N] [--quick] [--json]
+export const benchUsage = `Usage: npm run bench -- [--duration N] [--rounds N] [--quick] [--json]
 
-  --duration N  measured seconds per server (default 10, or env BENCH_DURATION)
-  --quick       3 s per server and a 1 s warm-up, for smoke runs
+  --duration N  measured seconds per server and round (default 10, or env BENCH_DURATION)
+  --rounds N    interleaved rounds over all servers; medians are reported (default 3)
+  --quick       one round of 3 s per server and a 1 s warm-up, for smoke runs
   --json        print machine-readable results on stdout (progress goes to stderr)
   --help        show this text`;
 
@@ -26,12 +32,19 @@ function positiveSeconds(value: string, source: string): number {
   return seconds;
 }
 
+function positiveInteger(value: string, source: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${source} must be a whole number of at least 1, got "${value}"`);
+  return n;
+}
+
 /**
  * Parses command-line flags and environment. Duration precedence: --duration, then --quick, then
  * BENCH_DURATION, then 10 s.
  */
 export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {
   let duration: number | undefined;
+  let rounds: number | undefined;
   let quick = false;
   let json = false;
   let help = false;
@@ -40,6 +53,8 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     if (arg === "--quick") quick = true;
     else if (arg === "--json") json = true;
     else if (arg === "--help" || arg === "-h") help = true;
+    else if (arg === "--rounds") rounds = positiveInteger(argv[++i] ?? "", "--rounds");
+    else if (arg.startsWith("--rounds=")) rounds = positiveInteger(arg.slice("--rounds=".length), "--rounds");
     else if (arg === "--duration") duration = positiveSeconds(argv[++i] ?? "", "--duration");
     else if (arg.startsWith("--duration=")) duration = positiveSeconds(arg.slice("--duration=".length), "--duration");
     else throw new Error(`unknown argument "${arg}"\n\n${benchUsage}`);
@@ -47,5 +62,5 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
   const fromEnv = env.BENCH_DURATION;
   const durationSeconds =
     duration ?? (quick ? 3 : fromEnv !== undefined && fromEnv !== "" ? positiveSeconds(fromEnv, "BENCH_DURATION") : 10);
-  return { durationSeconds, warmupSeconds: quick ? 1 : 2, connections: 50, json, help };
+  return { durationSeconds, rounds: rounds ?? (quick ? 1 : 3), warmupSeconds: quick ? 1 : 2, connections: 50, json, help };
 }

@@ -20,8 +20,11 @@ async function main(): Promise<void> {
     return;
   }
   const measurements: TargetMeasurement[] = [];
-  for (const target of benchTargets) {
-    measurements.push(await measureTarget(target, options, log));
+  for (let round = 1; round <= options.rounds; round++) {
+    if (options.rounds > 1) log(`round ${round} of ${options.rounds}`);
+    for (const target of benchTargets) {
+      measurements.push(await measureTarget(target, options, log));
+    }
   }
   const report = buildBenchReport(measurements, options);
   console.log(options.json ? JSON.stringify(report, null, 2) : formatBenchReport(report));

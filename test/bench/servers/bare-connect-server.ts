@@ -1,8 +1,7 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ToolService } from "../../../gen/proto/toolwire/v1/tool_service_pb.js";
-import { benchHost, type BenchServer } from "../bench-server.js";
+import { listenBench, type BenchServer } from "../bench-server.js";
 
 /**
  * Starts connect-node on node:http with a CallTool that echoes its arguments as structured content:
@@ -16,16 +15,5 @@ export async function startBareConnectServer(): Promise<BenchServer> {
       }),
   });
   const server = createServer(handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, benchHost, () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenBench(server);
 }

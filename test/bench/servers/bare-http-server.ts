@@ -1,6 +1,5 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { benchHost, type BenchServer } from "../bench-server.js";
+import { listenBench, type BenchServer } from "../bench-server.js";
 
 /** Starts a plain node:http server that parses each JSON request body and echoes it back as JSON. */
 export async function startBareHttpServer(): Promise<BenchServer> {
@@ -20,16 +19,5 @@ export async function startBareHttpServer(): Promise<BenchServer> {
       res.end(body);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, benchHost, () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenBench(server);
 }
