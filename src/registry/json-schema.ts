@@ -65,9 +65,9 @@ export function toViolations(errors: readonly ErrorObject[] | null | undefined):
   });
 }
 
-/** Formats violations as one line each: `<pointer>: <message>`. */
-export function formatViolations(violations: readonly SchemaViolation[]): string {
-  return violations.map((v) => `${v.pointer === "" ? "(root)" : v.pointer}: ${v.message}`).join("; ");
+/** Formats violations as `<pointer>: <message>` joined by "; ", naming the root `rootLabel`. */
+export function formatViolations(violations: readonly SchemaViolation[], rootLabel = "(root)"): string {
+  return violations.map((v) => `${v.pointer === "" ? rootLabel : v.pointer}: ${v.message}`).join("; ");
 }
 
 function escapePointer(segment: string): string {

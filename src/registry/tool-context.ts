@@ -14,7 +14,7 @@ export interface ToolContext {
   readonly signal: AbortSignal;
   /** The authenticated caller. */
   readonly principal: Principal;
-  /** Server-assigned id of this call, as in logs, events and the result. */
+  /** Id of this call, as in logs, events and the result: the client's x-request-id when it sent a valid one. */
   readonly requestId: string;
   /** Epoch milliseconds by which the call must finish. */
   readonly deadline: number;

@@ -56,6 +56,12 @@ export interface ToolRegistry {
   onChange(listener: (change: RegistryChange) => void): () => void;
 }
 
+function securityLevelOf(level: string): SecurityLevelName {
+  // The meta-schema already restricts the values; this guards against that drifting.
+  if (!isSecurityLevelName(level)) throw new Error(`unknown security level "${level}"`);
+  return level;
+}
+
 /**
  * Creates an empty tool registry. The default version of a tool is its highest non-deprecated
  * release (pre-releases only when nothing else is left); versions compare as semver.
@@ -110,7 +116,7 @@ export function createToolRegistry(): ToolRegistry {
         manifest,
         name: manifest.name,
         version: manifest.version,
-        securityLevel: isSecurityLevelName(level) ? level : "public",
+        securityLevel: securityLevelOf(level),
         handler,
         validateInput: compile(manifest.input),
         validateOutput: manifest.output === undefined ? undefined : compile(manifest.output),
@@ -152,7 +158,7 @@ export function createToolRegistry(): ToolRegistry {
       }
       if (semver.validRange(versionSpec) === null) {
         throw badRequest(
-          `version "${versionSpec}" of tool "${name}" is neither a version nor a semver range (e.g. "1.2.0" or "^1.2")`,
+          `version ${JSON.stringify(versionSpec.slice(0, 128))} of tool "${name}" is neither a version nor a semver range (e.g. "1.2.0" or "^1.2")`,
           "INVALID_VERSION",
         );
       }

@@ -121,7 +121,8 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
   const maxDepth = options.maxArgumentDepth ?? 32;
   const rateLimiter = options.rateLimiter ?? createToolRateLimiter();
-  const running = new Map<string, CallContext>();
+  // Calls that have not answered yet; drain() waits for these.
+  const running = new Set<CallContext>();
   const concurrency = new Map<RegisteredTool, number>();
   let draining = false;
   const idleWaiters: (() => void)[] = [];
@@ -168,13 +169,24 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     }
     if (draining) throw shuttingDown();
     concurrency.set(tool, active + 1);
+    const toolTimeout = manifest.timeoutMs ?? defaultTimeoutMs;
+    const byClient = request.clientTimeoutMs !== undefined && request.clientTimeoutMs < toolTimeout;
+    const timeoutMs = byClient ? (request.clientTimeoutMs as number) : toolTimeout;
+    const ctx = new CallContext(principal, requestId, Date.now() + timeoutMs, request.sink);
+    running.add(ctx);
     try {
-      return await execute(tool, args, request, principal, requestId);
+      return await execute(tool, args, request, ctx, timeoutMs, byClient);
     } finally {
-      running.delete(requestId);
-      const left = (concurrency.get(tool) ?? 1) - 1;
-      if (left === 0) concurrency.delete(tool);
-      else concurrency.set(tool, left);
+      running.delete(ctx);
+      // The slot is the handler's, not the answer's: a handler still winding down after an abort
+      // (killing a process, say) keeps it until it settles.
+      const release = () => {
+        const left = (concurrency.get(tool) ?? 1) - 1;
+        if (left === 0) concurrency.delete(tool);
+        else concurrency.set(tool, left);
+      };
+      if (ctx.pending === undefined) release();
+      else ctx.pending.then(release, release);
       if (running.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
     }
   }
@@ -183,14 +195,11 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     tool: RegisteredTool,
     args: JsonObject,
     request: CallRequest,
-    principal: Principal,
-    requestId: string,
+    ctx: CallContext,
+    timeoutMs: number,
+    byClient: boolean,
   ): Promise<CallResult> {
-    const toolTimeout = tool.manifest.timeoutMs ?? defaultTimeoutMs;
-    const byClient = request.clientTimeoutMs !== undefined && request.clientTimeoutMs < toolTimeout;
-    const timeoutMs = byClient ? (request.clientTimeoutMs as number) : toolTimeout;
-    const ctx = new CallContext(principal, requestId, Date.now() + timeoutMs, request.sink);
-    running.set(requestId, ctx);
+    const requestId = ctx.requestId;
     if (request.signal.aborted) throw transportAbortReason(tool.name, request.signal.reason);
 
     const started = performance.now();
@@ -201,6 +210,7 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
       returned = tool.handler(args, ctx);
       // A synchronous handler has already finished: no timer or abort wiring is needed.
       if (isThenable(returned)) {
+        ctx.pending = returned;
         returned = await settleWithinLimits(returned, ctx, request.signal, tool.name, timeoutMs, byClient);
       }
     } catch (err) {
@@ -216,7 +226,7 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     if (failed) {
       if (failure instanceof ConnectError) throw failure;
       if (!(failure instanceof ToolError)) options.onHandlerError?.(tool, requestId, failure);
-      const content: Content[] = [...collected, { type: "text", text: handlerErrorMessage(tool, failure) }];
+      const content: Content[] = [...collected, { type: "text", text: handlerErrorMessage(tool, failure, requestId) }];
       return callResult(tool, content, undefined, true, executionTimeMs, warnings, requestId);
     }
 
@@ -264,7 +274,7 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
       if (running.size === 0) return;
       const allDone = new Promise<void>((resolve) => idleWaiters.push(resolve));
       const grace = setTimeout(() => {
-        for (const ctx of running.values()) ctx.abort(shuttingDown());
+        for (const ctx of running) ctx.abort(shuttingDown());
       }, graceMs);
       await allDone;
       clearTimeout(grace);
@@ -286,6 +296,8 @@ function nextRequestId(): string {
 class CallContext implements ToolContext {
   /** Partial content of a call without a sink, collected into the result. */
   readonly collected: Content[] = [];
+  /** The handler's own promise, when it returned one; settles when the handler is really done. */
+  pending: PromiseLike<unknown> | undefined;
   private controller: AbortController | undefined;
 
   constructor(
@@ -378,11 +390,13 @@ function deprecationWarning(tool: RegisteredTool, registry: ToolRegistry): strin
     : `tool "${tool.name}" version ${tool.version} is deprecated; use version ${current.version}`;
 }
 
-function handlerErrorMessage(tool: RegisteredTool, error: unknown): string {
-  const message = error instanceof Error ? error.message : typeof error === "string" ? error : "unknown error";
-  // One line, bounded: enough for a person or a model, never a stack trace.
-  const line = message.split("\n", 1)[0]?.slice(0, 1000) ?? "";
-  return error instanceof ToolError ? line : `tool "${tool.name}" failed: ${line}`;
+function handlerErrorMessage(tool: RegisteredTool, error: unknown, requestId: string): string {
+  if (error instanceof ToolError) {
+    // A ToolError's message is written for the caller: one line, bounded.
+    return error.message.split("\n", 1)[0]?.slice(0, 1000) ?? "";
+  }
+  // Anything else may carry internals (paths, queries, secrets): it stays in the server's log.
+  return `tool "${tool.name}" failed with an unexpected error; the server log has the details (request ${requestId})`;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

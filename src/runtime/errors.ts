@@ -6,12 +6,17 @@ import {
   ErrorInfoSchema,
   RetryInfoSchema,
 } from "../../gen/proto/toolwire/v1/errors_pb.js";
-import type { SchemaViolation } from "../registry/json-schema.js";
+import { formatViolations, type SchemaViolation } from "../registry/json-schema.js";
 
 /**
  * Factories for every error the pipeline answers. Each carries a message a person can act on
  * and protobuf details (toolwire.v1.*) a program can read with findDetails().
  */
+
+/** A caller-supplied name or version, bounded so that an error never echoes a megabyte back. */
+function quoted(value: string): string {
+  return JSON.stringify(value.length > 130 ? `${value.slice(0, 128)}…` : value);
+}
 
 function errorInfo(reason: string, metadata: Record<string, string>) {
   return { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, metadata }) };
@@ -21,10 +26,10 @@ function errorInfo(reason: string, metadata: Record<string, string>) {
 export function toolNotFound(name: string, version: string | undefined, available: readonly string[]): ConnectError {
   const message =
     available.length === 0
-      ? `tool "${name}" not found`
-      : `tool "${name}" has no version matching "${version}" (available: ${available.join(", ")})`;
+      ? `tool ${quoted(name)} not found`
+      : `tool ${quoted(name)} has no version matching ${quoted(version ?? "")} (available: ${available.join(", ")})`;
   return new ConnectError(message, Code.NotFound, undefined, [
-    errorInfo("TOOL_NOT_FOUND", { tool: name, ...(version ? { version } : {}) }),
+    errorInfo("TOOL_NOT_FOUND", { tool: name.slice(0, 128), ...(version ? { version: version.slice(0, 128) } : {}) }),
   ]);
 }
 
@@ -35,9 +40,8 @@ export function badRequest(message: string, reason: string): ConnectError {
 
 /** Arguments that break the tool's input schema; lists every violation. */
 export function invalidArguments(tool: string, violations: readonly SchemaViolation[]): ConnectError {
-  const lines = violations.map((v) => `${v.pointer === "" ? "(arguments)" : v.pointer}: ${v.message}`);
   return new ConnectError(
-    `invalid arguments for tool "${tool}": ${lines.join("; ")}`,
+    `invalid arguments for tool "${tool}": ${formatViolations(violations, "(arguments)")}`,
     Code.InvalidArgument,
     undefined,
     [{ desc: ArgumentViolationsSchema, value: create(ArgumentViolationsSchema, { violations: [...violations] }) }],
@@ -47,7 +51,8 @@ export function invalidArguments(tool: string, violations: readonly SchemaViolat
 /** A caller with no (or a bad) identity asking for a tool above public. */
 export function unauthenticated(tool: string, level: string): ConnectError {
   return new ConnectError(
-    `tool "${tool}" requires an ${level === "authenticated" ? "authenticated" : level} caller; send credentials (Authorization: Bearer <key or token>)`,
+    `tool "${tool}" requires ${level === "authenticated" ? "an authenticated caller" : `the ${level} level`}; ` +
+      "send credentials (Authorization: Bearer <key or token>)",
     Code.Unauthenticated,
     undefined,
     [errorInfo("AUTHENTICATION_REQUIRED", { tool, requiredLevel: level })],
@@ -96,9 +101,8 @@ export function shuttingDown(): ConnectError {
 
 /** The tool produced output that breaks its own output schema: a bug in the tool. */
 export function invalidOutput(tool: string, violations: readonly SchemaViolation[]): ConnectError {
-  const lines = violations.map((v) => `${v.pointer === "" ? "(output)" : v.pointer}: ${v.message}`);
   return new ConnectError(
-    `tool "${tool}" returned output that breaks its output schema: ${lines.join("; ")}`,
+    `tool "${tool}" returned output that breaks its output schema: ${formatViolations(violations, "(output)")}`,
     Code.Internal,
     undefined,
     [errorInfo("INVALID_TOOL_OUTPUT", { tool })],

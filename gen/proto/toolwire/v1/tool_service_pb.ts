@@ -270,7 +270,8 @@ export type CallToolResponse = Message<"toolwire.v1.CallToolResponse"> & {
   warnings: string[];
 
   /**
-   * Server-assigned id of this call, as found in logs and events.
+   * Id of this call, as found in logs and events: the client's x-request-id header when it sent a
+   * valid one, else one the server made.
    *
    * @generated from field: string request_id = 8;
    */
