@@ -44,5 +44,5 @@ export const toolDescriptors: { readonly [K in keyof ToolMap]: ToolDescriptor<To
 
 /** A client with one typed method per tool, e.g. `createTools(transport).echo({ message })`. */
 export function createTools(transport: Transport): ToolClient<ToolMap> {
-  return createToolClient<ToolMap>(transport);
+  return createToolClient<ToolMap>(transport, Object.keys(toolDescriptors) as (keyof ToolMap)[]);
 }

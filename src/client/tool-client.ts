@@ -32,22 +32,19 @@ export class ToolCallError extends Error {
  * Creates a client whose methods are the tools of a generated ToolMap, so that
  * `tools.calculator({ operation: "add", a: 1, b: 2 })` is checked against the manifest and
  * resolves to the tool's structured output. An is_error result rejects with {@link ToolCallError};
- * protocol errors reject with the ConnectError.
+ * protocol errors reject with the ConnectError. `names` are the tools to expose (the generated
+ * `createTools` passes every manifest's name).
  */
-export function createToolClient<M extends ToolMapShape<M>>(transport: Transport): ToolClient<M> {
+export function createToolClient<M extends ToolMapShape<M>>(transport: Transport, names: readonly (keyof M & string)[]): ToolClient<M> {
   const client = createClient(ToolService, transport);
-  return new Proxy({} as ToolClient<M>, {
-    get(_target, name) {
-      if (typeof name !== "string") return undefined;
-      return async (input: JsonObject, options: ToolCallOptions = {}) => {
-        const { version, ...callOptions } = options;
-        const result = await client.callTool({ name, version, arguments: input }, callOptions);
-        if (result.isError) {
-          const text = result.content.flatMap((c) => (c.block.case === "text" ? [c.block.value.text] : [])).join("\n");
-          throw new ToolCallError(text || `tool "${name}" failed`, result);
-        }
-        return result.structuredContent;
-      };
-    },
-  });
+  const call = (name: string) => async (input: JsonObject, options: ToolCallOptions = {}) => {
+    const { version, ...callOptions } = options;
+    const result = await client.callTool({ name, version, arguments: input }, callOptions);
+    if (result.isError) {
+      const text = result.content.flatMap((c) => (c.block.case === "text" ? [c.block.value.text] : [])).join("\n");
+      throw new ToolCallError(text || `tool "${name}" failed`, result);
+    }
+    return result.structuredContent;
+  };
+  return Object.freeze(Object.fromEntries(names.map((name) => [name, call(name)]))) as ToolClient<M>;
 }

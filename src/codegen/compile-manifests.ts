@@ -135,7 +135,7 @@ function indexModule(tools: readonly { manifest: ToolManifest; ident: string; ty
   lines.push("};", "");
   lines.push("/** A client with one typed method per tool, e.g. `createTools(transport).echo({ message })`. */");
   lines.push("export function createTools(transport: Transport): ToolClient<ToolMap> {");
-  lines.push("  return createToolClient<ToolMap>(transport);");
+  lines.push("  return createToolClient<ToolMap>(transport, Object.keys(toolDescriptors) as (keyof ToolMap)[]);");
   lines.push("}", "");
   return lines.join("\n");
 }

@@ -6,7 +6,7 @@ import { createCallPipeline, type CallPipeline } from "../../src/runtime/call-pi
 
 const caller = { headers: new Headers(), protocol: "test" };
 
-function pipelineWithTool(handler: (ms: number, signal: AbortSignal) => Promise<unknown>, extra: Record<string, unknown> = {}): CallPipeline {
+function pipelineWithTool(handler: (ms: number, signal: AbortSignal) => Promise<Record<string, unknown>>, extra: Record<string, unknown> = {}): CallPipeline {
   const registry = createToolRegistry();
   registry.register(
     defineTool(
