@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import {
   createServer as createHttp2Server,
   createSecureServer,
@@ -19,6 +19,7 @@ import { version } from "../version.js";
 import { peerAddressKey } from "./caller-info.js";
 import { writeHealth, writeJsonError, type PlainResponse } from "./health.js";
 import { createProtocolSniffer } from "./protocol-sniffer.js";
+import { createRequestGate } from "./request-gate.js";
 import { createToolService } from "./tool-service.js";
 
 /** Options of {@link createToolwireServer}. */
@@ -65,9 +66,6 @@ export interface ToolwireServer {
 }
 
 
-const supportedContentType =
-  /^application\/(json|proto|connect\+(json|proto)|grpc(-web)?(\+(json|proto))?)\s*(;|$)/i;
-
 /** Creates a Toolwire server: every surface on one port, one pipeline behind them. */
 export function createToolwireServer(options: ToolwireServerOptions = {}): ToolwireServer {
   const logger = options.logger ?? pino({ level: "silent" });
@@ -95,17 +93,16 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     fallback: (req, res) => fallback(req, res as unknown as PlainResponse),
   });
 
-  // Connect answers an unsupported content type with a bare 415; say what is accepted instead.
+  const gate = createRequestGate([ToolService]);
+  // Requests whose response has not finished yet: shutdown lets them complete within the grace.
+  let openExchanges = 0;
+  const exchangeDone = () => void openExchanges--;
   const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
-    if (req.method === "POST" && req.url?.startsWith("/toolwire.") === true && !supportedContentType.test(req.headers["content-type"] ?? "")) {
-      writeJsonError(
-        res as unknown as PlainResponse,
-        415,
-        "invalid_argument",
-        `unsupported content-type "${req.headers["content-type"] ?? ""}"; send application/json or application/proto ` +
-          "(Connect), application/grpc or application/grpc-web",
-        { "accept-post": "application/json, application/proto, application/grpc, application/grpc-web" },
-      );
+    openExchanges++;
+    res.once("close", exchangeDone);
+    const refusal = gate(req);
+    if (refusal !== undefined) {
+      writeJsonError(res as unknown as PlainResponse, refusal.status, refusal.code, refusal.message, refusal.headers);
       return;
     }
     connectHandler(req as never, res as never);
@@ -146,7 +143,7 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     session.once("close", () => sessions.delete(session));
   };
   let listener: NetServer;
-  let closeH1: () => void = () => {};
+  let h1: HttpServer | undefined;
 
   if (options.tls !== undefined) {
     const secure = createSecureServer(
@@ -160,8 +157,15 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     });
     listener = secure;
   } else {
-    const h1 = createHttpServer(
-      { headersTimeout: headersTimeoutMs, requestTimeout: 0, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 },
+    h1 = createHttpServer(
+      {
+        headersTimeout: headersTimeoutMs,
+        requestTimeout: 300_000,
+        keepAliveTimeout: 5_000,
+        maxHeaderSize: 16 * 1024,
+        // How often the timeouts above are checked.
+        connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs),
+      },
       handler,
     );
     const h2 = createHttp2Server({ settings: { maxConcurrentStreams: 256 }, maxHeaderListPairs: 256 }, handler);
@@ -171,7 +175,6 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
       sockets.add(socket);
       socket.once("close", () => sockets.delete(socket));
     });
-    closeH1 = () => h1.closeIdleConnections();
   }
 
   let url = "";
@@ -191,6 +194,9 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
           const address = listener.address() as AddressInfo;
           const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
           url = `${options.tls ? "https" : "http"}://${host}:${address.port}`;
+          // The HTTP/1.1 server gets its connections from the sniffer and never listens itself;
+          // "listening" is what starts its header and request timeout checks.
+          h1?.emit("listening");
           logger.info({ url, tools: registry.size }, "toolwire listening");
           resolve({ url, host: address.address, port: address.port });
         });
@@ -198,20 +204,33 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     },
     close(graceMs = options.shutdownGraceMs ?? 10_000) {
       closing ??= (async () => {
+        const deadline = Date.now() + graceMs;
         logger.info({ inFlight: pipeline.inFlight, graceMs }, "shutting down: draining calls");
         await pipeline.drain(graceMs);
-        await new Promise<void>((resolve) => {
-          listener.close(() => resolve());
-          closeH1();
-          for (const session of sessions) session.close();
-          // Whatever has not closed by now (idle keep-alive, a stuck peer) is cut.
-          setTimeout(() => {
-            for (const socket of sockets) socket.destroy();
-          }, 1_000).unref();
-        });
+        // Answers may still be on their way out (a stream's queued messages): let them finish.
+        await until(() => openExchanges === 0, deadline);
+        listener.close();
+        h1?.close(ignoreNotRunning);
+        for (const session of sessions) session.close();
+        // Every answer is out; a connection still open a second later (an idle keep-alive over
+        // TLS, a stuck peer) has nothing left to receive and is cut.
+        await until(() => sockets.size === 0, Date.now() + 1_000);
+        for (const socket of sockets) socket.destroy();
         logger.info("shut down");
       })();
       return closing;
     },
   };
+}
+
+/** Resolves once `done()` holds or the deadline (epoch ms) passes, checking every 20 ms. */
+async function until(done: () => boolean, deadline: number): Promise<void> {
+  while (!done() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function ignoreNotRunning(): void {
+  // h1 never listened itself (the sniffer did), so its close() reports "not running"; its
+  // pre-close step — closing idle connections and stopping the timeout checks — is what we need.
 }

@@ -49,17 +49,20 @@ describe("toolwire serve", () => {
     const { child, url } = await serve(["--shutdown-grace-ms", "10000"]);
     const client = toolClient(url, createConnectTransport({ baseUrl: url, httpVersion: "2" }));
     await client.callTool({ name: "echo", arguments: { message: "warm up the connection" } });
+    let firstMessage: () => void = () => {};
+    const started = new Promise<void>((resolve) => (firstMessage = resolve));
     const running = (async () => {
       let last: unknown;
       for await (const msg of client.callToolStream({ name: "monitor_resources", arguments: { duration: 1.5, interval: 0.5 } })) {
         last = msg.event.case;
+        firstMessage();
       }
       return last;
     })();
-    await new Promise((r) => setTimeout(r, 300));
+    await started;
     const exited = once(child, "exit");
     child.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(async () => (await fetch(`${url}/health`)).status).toBe(503);
     const refused = await client.callTool({ name: "echo", arguments: { message: "late" } }).then(
       () => undefined,
       (e: unknown) => ConnectError.from(e),

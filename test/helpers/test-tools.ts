@@ -65,6 +65,7 @@ export function createTestTools(): { tools: ToolDefinition[]; probe: ToolProbe }
         record(ctx.signal);
         const steps = input.steps as number;
         for (let i = 1; i <= steps; i++) {
+          if (ctx.signal.aborted) throw ctx.signal.reason;
           ctx.log("info", `step ${i}`);
           ctx.progress(i, steps, `step ${i} of ${steps}`);
           ctx.partial(`part ${i}`);

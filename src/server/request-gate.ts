@@ -1,0 +1,90 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { DescService } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+
+/** Why a request is refused before it reaches the Connect router. */
+export interface GateRefusal {
+  /** HTTP status. */
+  readonly status: number;
+  /** Connect error code for the JSON body. */
+  readonly code: string;
+  /** What is wrong and what to send instead. */
+  readonly message: string;
+  /** Extra response headers (Allow, Accept-Post). */
+  readonly headers: Record<string, string>;
+}
+
+/** The part of a request the gate looks at. */
+export interface GatedRequest {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+}
+
+const supportedContentType = /^application\/(json|proto|connect\+(json|proto)|grpc(-web)?(\+(json|proto))?)$/i;
+const acceptPost = "application/json, application/proto, application/grpc, application/grpc-web";
+const base64Chars = /^[A-Za-z0-9_\-+/]*={0,2}$/;
+
+/**
+ * Creates the check that runs before the Connect router. connect-node answers several malformed
+ * requests with a bare status (415, 405) or an internal error (bad base64 in a Connect GET); the
+ * gate answers those with a Connect-shaped JSON error a person can act on. Returns undefined for
+ * requests the router should handle.
+ */
+export function createRequestGate(services: readonly DescService[]): (req: GatedRequest) => GateRefusal | undefined {
+  const getAllowed = new Set<string>();
+  const rpcPaths = new Set<string>();
+  for (const service of services) {
+    for (const method of service.methods) {
+      const path = `/${service.typeName}/${method.name}`;
+      rpcPaths.add(path);
+      if (method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) getAllowed.add(path);
+    }
+  }
+  return (req) => {
+    const url = req.url ?? "/";
+    const query = url.indexOf("?");
+    const path = query === -1 ? url : url.slice(0, query);
+    if (!rpcPaths.has(path)) return undefined;
+    const allow = getAllowed.has(path) ? "GET, POST" : "POST";
+    if (req.method === "POST") return checkContentType(req.headers["content-type"] ?? "");
+    if (req.method === "GET" && getAllowed.has(path)) return checkGetQuery(new URLSearchParams(query === -1 ? "" : url.slice(query + 1)));
+    return {
+      status: 405,
+      code: "unimplemented",
+      message: `${req.method ?? "?"} is not allowed for ${path}; use ${allow.replace(", ", " or ")}`,
+      headers: { allow },
+    };
+  };
+}
+
+function checkContentType(contentType: string): GateRefusal | undefined {
+  const [type = "", ...params] = contentType.split(";").map((p) => p.trim());
+  const charset = params.find((p) => /^charset=/i.test(p))?.slice("charset=".length).replace(/"/g, "");
+  if (supportedContentType.test(type) && (charset === undefined || /^utf-?8$/i.test(charset))) return undefined;
+  return {
+    status: 415,
+    code: "invalid_argument",
+    message:
+      `unsupported content-type "${contentType.slice(0, 100)}"; send application/json (UTF-8) or application/proto ` +
+      "(Connect), application/grpc or application/grpc-web",
+    headers: { "accept-post": acceptPost },
+  };
+}
+
+function checkGetQuery(params: URLSearchParams): GateRefusal | undefined {
+  const encoding = params.get("encoding");
+  if (encoding !== "json" && encoding !== "proto") {
+    return {
+      status: 415,
+      code: "invalid_argument",
+      message: "a Connect GET needs ?encoding=json (or proto) and the request in ?message=…, e.g. ?encoding=json&message=%7B%7D",
+      headers: {},
+    };
+  }
+  const message = params.get("message") ?? "";
+  if (params.get("base64") === "1" && !base64Chars.test(message)) {
+    return { status: 400, code: "invalid_argument", message: "the message parameter is not valid base64 (base64=1 was given)", headers: {} };
+  }
+  return undefined;
+}
