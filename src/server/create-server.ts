@@ -1,11 +1,5 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
-import {
-  createServer as createHttp2Server,
-  createSecureServer,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type Http2Session,
-} from "node:http2";
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import { createServer as createHttp2Server, createSecureServer, type Http2ServerRequest, type Http2Session } from "node:http2";
 import type { AddressInfo, Server as NetServer, Socket } from "node:net";
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -90,22 +84,22 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     // A misspelt field is a caller bug worth reporting, not something to drop silently.
     jsonOptions: { ignoreUnknownFields: false },
     contextValues: (req) => createContextValues().set(peerAddressKey, req.socket?.remoteAddress),
-    fallback: (req, res) => fallback(req, res as unknown as PlainResponse),
+    fallback: (req, res) => fallback(req, res),
   });
 
   const gate = createRequestGate([ToolService]);
   // Requests whose response has not finished yet: shutdown lets them complete within the grace.
   let openExchanges = 0;
   const exchangeDone = () => void openExchanges--;
-  const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+  const handler: typeof connectHandler = (req, res) => {
     openExchanges++;
     res.once("close", exchangeDone);
     const refusal = gate(req);
     if (refusal !== undefined) {
-      writeJsonError(res as unknown as PlainResponse, refusal.status, refusal.code, refusal.message, refusal.headers);
+      writeJsonError(res, refusal.status, refusal.code, refusal.message, refusal.headers);
       return;
     }
-    connectHandler(req as never, res as never);
+    connectHandler(req, res);
   };
 
   function fallback(req: IncomingMessage | Http2ServerRequest, res: PlainResponse): void {

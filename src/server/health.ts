@@ -1,7 +1,8 @@
 /** The part of a node:http or node:http2 response the plain-HTTP routes use. */
 export interface PlainResponse {
   writeHead(status: number, headers: Record<string, string | number>): unknown;
-  end(body?: string): unknown;
+  end(): unknown;
+  end(body: string): unknown;
 }
 
 /** What `GET /health` reports. */
@@ -26,7 +27,8 @@ export function writeHealth(res: PlainResponse, report: HealthReport, head: bool
     "cache-control": "no-store",
     "content-length": Buffer.byteLength(body),
   });
-  res.end(head ? undefined : body);
+  if (head) res.end();
+  else res.end(body);
 }
 
 /** Writes a JSON error shaped like a Connect error body, for plain-HTTP routes. */
