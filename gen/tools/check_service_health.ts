@@ -83,7 +83,7 @@ export const checkServiceHealthTool: ToolDescriptor<CheckServiceHealthInput, Che
     "name": "check_service_health",
     "version": "1.0.0",
     "title": "Check service health",
-    "description": "Checks TCP and HTTP endpoints concurrently: a TCP endpoint is healthy when it accepts a connection, an HTTP endpoint when it answers with the expected status (any 2xx or 3xx by default; redirects are not followed). Each check has its own timeout. The overall status is healthy only when every endpoint is.",
+    "description": "Checks TCP and HTTP endpoints concurrently: a TCP endpoint is healthy when it accepts a connection, an HTTP endpoint when it answers with the expected status (any 2xx or 3xx by default; redirects are not followed). Each check has its own timeout. The overall status is healthy only when every endpoint is. Each host is resolved once and the check connects to exactly the addresses it resolved to (the URL still sets the HTTP Host header and TLS server name). Link-local and cloud metadata addresses (169.254.0.0/16 such as 169.254.169.254, fe80::/10, fd00:ec2::254, 100.100.100.200) and 0.0.0.0/8 or :: are refused: such an endpoint is reported unhealthy with an error saying so, without any connection attempt, and so is a host name that resolves to one of them. Loopback and private ranges (127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7) are allowed, since checking local and internal services is the tool's purpose; callers can therefore learn which internal ports are open, so calls are rate-limited to 30 a minute per caller.",
     "category": "network",
     "tags": [
       "network",
@@ -94,6 +94,10 @@ export const checkServiceHealthTool: ToolDescriptor<CheckServiceHealthInput, Che
     ],
     "securityLevel": "authenticated",
     "timeoutMs": 35000,
+    "rateLimit": {
+      "maxCalls": 30,
+      "windowSeconds": 60
+    },
     "annotations": {
       "readOnlyHint": true,
       "destructiveHint": false,

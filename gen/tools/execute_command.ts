@@ -5,7 +5,7 @@ import type { ToolDescriptor } from "../../src/registry/tool-descriptor.js";
 
 export interface ExecuteCommandInput {
   /**
-   * Program to run: a name looked up on PATH, or a path.
+   * Program to run: a name looked up on PATH, or a path (relative to cwd). It runs with this as its argv[0].
    */
   command: string;
   /**
@@ -75,7 +75,7 @@ export const executeCommandTool: ToolDescriptor<ExecuteCommandInput, ExecuteComm
     "name": "execute_command",
     "version": "1.0.0",
     "title": "Execute command",
-    "description": "Runs a program directly, without a shell, with the given arguments, working directory and standard input, and returns its exit status and captured output. Shells, privilege and system-administration programs, and wrappers that could run them are refused. Only PATH, HOME, user, locale, time zone and temporary-directory variables are passed to the program. On timeout or cancellation the program and everything it started are killed, and background processes it leaves behind are killed when it exits.",
+    "description": "Runs a program directly, without a shell, with the given arguments, working directory and standard input, and returns its exit status and captured output. A deny-list refuses shells, busybox-style multi-call binaries, dynamic loaders (ld.so), privilege and system-administration programs, and wrappers that run other programs, checked against both the name given and the file it really is (PATH looked up, symbolic links resolved; a multi-call binary reached through a link, like Alpine's /bin/ls, runs the applet the link names and is judged by that name). The deny-list is a guard against accidents, not a sandbox: interpreters such as node, python, perl or awk, and programs like find -exec, are allowed and can run anything, a shell included, and the program runs as the server's user with that user's rights, so it can read the server's files and environment. The security boundary is this tool's restricted level plus explicit grants: grant it only to callers you would give a shell, and run Toolwire as an unprivileged user. As hygiene, only PATH, HOME, user, locale, time zone and temporary-directory variables are passed to the program. On timeout or cancellation the program and everything it started are killed, and background processes it leaves behind are killed when it exits.",
     "category": "system",
     "tags": [
       "system",
@@ -103,7 +103,7 @@ export const executeCommandTool: ToolDescriptor<ExecuteCommandInput, ExecuteComm
           "type": "string",
           "minLength": 1,
           "maxLength": 4096,
-          "description": "Program to run: a name looked up on PATH, or a path."
+          "description": "Program to run: a name looked up on PATH, or a path (relative to cwd). It runs with this as its argv[0]."
         },
         "args": {
           "type": "array",

@@ -5,7 +5,7 @@ import type { ToolDescriptor } from "../../src/registry/tool-descriptor.js";
 
 export interface ListProcessesInput {
   /**
-   * Keep only processes whose name or command line contains this text, ignoring case.
+   * Keep only processes whose name or command line as shown contains this text, ignoring case (redacted arguments are not searched).
    */
   filter?: string;
   /**
@@ -39,9 +39,13 @@ export interface ProcessInfo {
    */
   name: string;
   /**
-   * Command line, arguments joined by spaces, cut at 1024 characters; [name] for kernel threads.
+   * Command line, arguments joined by spaces, cut at 1024 characters, for the server's own user's processes; only the program name (base name of argv[0]) for other users' processes; [name] for kernel threads.
    */
   command: string;
+  /**
+   * The process belongs to another user, so command holds only the program name, not its arguments.
+   */
+  commandRedacted: boolean;
   /**
    * Kernel state letter: R running, S sleeping, D disk wait, Z zombie, T stopped, I idle, …
    */
@@ -72,7 +76,7 @@ export const listProcessesTool: ToolDescriptor<ListProcessesInput, ListProcesses
     "name": "list_processes",
     "version": "1.0.0",
     "title": "List processes",
-    "description": "Lists running processes from /proc (Linux only) with their current CPU use, measured over about 200 ms, and resident memory. Filter by a case-insensitive substring of the name or command line, sort by CPU, memory or pid, and limit the count.",
+    "description": "Lists running processes from /proc (Linux only) with their current CPU use, measured over about 200 ms, and resident memory. Command lines often hold secrets, so the full command line is shown only for processes of the server's own user (same real and effective uid); for other users' processes only the program name (the base name of argv[0]) is shown and commandRedacted is true. Filter by a case-insensitive substring of the name or the command line as shown, sort by CPU, memory or pid, and limit the count.",
     "category": "system",
     "tags": [
       "system",
@@ -96,7 +100,7 @@ export const listProcessesTool: ToolDescriptor<ListProcessesInput, ListProcesses
           "type": "string",
           "minLength": 1,
           "maxLength": 256,
-          "description": "Keep only processes whose name or command line contains this text, ignoring case."
+          "description": "Keep only processes whose name or command line as shown contains this text, ignoring case (redacted arguments are not searched)."
         },
         "limit": {
           "type": "integer",
@@ -136,6 +140,7 @@ export const listProcessesTool: ToolDescriptor<ListProcessesInput, ListProcesses
               "ppid",
               "name",
               "command",
+              "commandRedacted",
               "state",
               "cpuPercent",
               "memoryBytes",
@@ -158,7 +163,11 @@ export const listProcessesTool: ToolDescriptor<ListProcessesInput, ListProcesses
               "command": {
                 "type": "string",
                 "maxLength": 1024,
-                "description": "Command line, arguments joined by spaces, cut at 1024 characters; [name] for kernel threads."
+                "description": "Command line, arguments joined by spaces, cut at 1024 characters, for the server's own user's processes; only the program name (base name of argv[0]) for other users' processes; [name] for kernel threads."
+              },
+              "commandRedacted": {
+                "type": "boolean",
+                "description": "The process belongs to another user, so command holds only the program name, not its arguments."
               },
               "state": {
                 "type": "string",

@@ -1,4 +1,5 @@
 import { access, readdir, readFile } from "node:fs/promises";
+import { basename } from "node:path";
 import {
   listProcessesTool,
   type ListProcessesInput,
@@ -20,6 +21,11 @@ const readConcurrency = 32;
 /**
  * The `list_processes` tool: processes from /proc with CPU use measured over ~200 ms, resident
  * memory and owner, filtered, sorted and limited. Linux only.
+ *
+ * Command lines often carry secrets (passwords, tokens in arguments), so the full command line is
+ * shown only for processes of the server's own user; for the others only the program name is,
+ * with `commandRedacted: true`. The filter sees only what is shown, so it cannot be used to probe
+ * hidden arguments.
  */
 export const listProcesses = defineTool(listProcessesTool, async (input, ctx): Promise<ListProcessesOutput> => {
   try {
@@ -34,6 +40,7 @@ export const listProcesses = defineTool(listProcessesTool, async (input, ctx): P
   // Elapsed time per CPU in clock ticks, the unit of per-process times too, so USER_HZ cancels out.
   const ticksPerCpu = (after.totalTicks - before.totalTicks) / Math.max(1, after.cpuCount);
   const users = await userNames();
+  const ownUid = process.getuid?.();
   const pids = [...after.processes.keys()];
   const details = await mapLimit(pids, readConcurrency, ctx.signal, (pid) => readDetails(pid));
 
@@ -47,11 +54,14 @@ export const listProcesses = defineTool(listProcessesTool, async (input, ctx): P
     // A process started during the window (or a reused pid) used all its ticks inside it.
     const startTicks = then !== undefined && then.startTime === now.startTime ? then.cpuTicks : 0;
     const cpuPercent = ticksPerCpu > 0 ? round2(((now.cpuTicks - startTicks) / ticksPerCpu) * 100) : 0;
+    const own = ownUid !== undefined && d.uid === ownUid && d.euid === ownUid;
+    const shown = own ? d.command : programName(d.command);
     const info: ProcessInfo = {
       pid: d.pid,
       ppid: now.ppid,
       name: now.name,
-      command: d.command === "" ? `[${now.name}]` : d.command,
+      command: shown === "" ? `[${now.name}]` : shown,
+      commandRedacted: !own,
       state: now.state,
       cpuPercent: Math.max(0, cpuPercent),
       memoryBytes: d.rssBytes,
@@ -149,20 +159,38 @@ function parseProcessStat(text: string): StatEntry | undefined {
 /** The parts of a process only needed for the final answer. */
 interface ProcessDetails {
   readonly pid: number;
+  /** Command line, arguments joined by spaces, cut at {@link maxCommandLength}. */
   readonly command: string;
   readonly rssBytes: number;
+  /** Real user id. */
   readonly uid: number;
+  /** Effective user id. */
+  readonly euid: number;
+}
+
+/**
+ * The program name of a command line: the base name of argv[0], without anything else. Programs
+ * that rewrite their title (sshd, postgres, nginx) may put spaces and details into argv[0], so it
+ * is cut at the first space and a trailing colon dropped: "postgres: alice db …" gives "postgres".
+ */
+function programName(command: string): string {
+  const first = command.split(/\s/, 1)[0] ?? "";
+  return basename(first).replace(/:+$/, "");
 }
 
 async function readDetails(pid: number): Promise<ProcessDetails | undefined> {
   const [status, cmdline] = await Promise.all([readOptional(`/proc/${pid}/status`), readOptional(`/proc/${pid}/cmdline`)]);
   if (status === undefined || cmdline === undefined) return undefined;
-  const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+  // Uid: real, effective, saved, file-system.
+  const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
   // Kernel threads have no VmRSS line: they own no user memory.
   const rssKb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
   let command = cmdline.replace(/\0+$/, "").replace(/\0/g, " ").trim();
   if (command.length > maxCommandLength) command = command.slice(0, maxCommandLength);
-  return { pid, command, rssBytes: rssKb === undefined ? 0 : Number(rssKb) * 1024, uid: uid === undefined ? 0 : Number(uid) };
+  // Without a readable Uid line the owner is unknown: reported as 0, never treated as our own.
+  const uid = uids?.[1] === undefined ? 0 : Number(uids[1]);
+  const euid = uids?.[2] === undefined ? -1 : Number(uids[2]);
+  return { pid, command, rssBytes: rssKb === undefined ? 0 : Number(rssKb) * 1024, uid, euid };
 }
 
 /** Reads a /proc file, or undefined when the process vanished or the file is not readable. */

@@ -6,6 +6,8 @@ import { round2 } from "./round.js";
 export interface RunProcessOptions {
   /** Program name (looked up on PATH) or path. */
   readonly command: string;
+  /** argv[0] of the program; `command` when absent. */
+  readonly argv0?: string;
   /** Arguments, passed without a shell. */
   readonly args: readonly string[];
   /** Working directory; the current one when absent. */
@@ -62,6 +64,7 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessOutcome> 
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(options.command, [...options.args], {
+      argv0: options.argv0,
       cwd: options.cwd,
       env: options.env,
       shell: false,

@@ -4,7 +4,8 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ToolError } from "../../src/registry/tool-result.js";
-import { checkServiceHealth } from "../../src/tools/check-service-health.js";
+import { createToolRateLimiter } from "../../src/security/rate-limit.js";
+import { checkServiceHealth, isBlockedAddress, probeHttp, probeTcp } from "../../src/tools/check-service-health.js";
 import { runTool } from "../helpers/run-tool.js";
 import { createTestContext } from "../helpers/tool-context.js";
 import { inputValidator, outputValidator } from "../helpers/tool-schemas.js";
@@ -28,7 +29,10 @@ async function closedPort(): Promise<number> {
 
 describe("check_service_health", () => {
   const tcpServer = net.createServer((socket) => socket.end());
+  /** Host header of every request the HTTP server got, by path. */
+  const hostHeaders = new Map<string, string | undefined>();
   const httpServer = http.createServer((req, res) => {
+    hostHeaders.set(req.url ?? "", req.headers.host);
     if (req.url === "/redirect") res.writeHead(302, { location: `http://127.0.0.1:${deadPort}/` });
     else res.writeHead(req.url === "/fail" ? 500 : 200, { "content-type": "text/plain" });
     res.end("body");
@@ -161,6 +165,136 @@ describe("check_service_health", () => {
     await expect(runTool(checkServiceHealth, { endpoints: [{ type: "http", url: "ftp://127.0.0.1/" }] })).rejects.toBeInstanceOf(
       ToolError,
     );
+  });
+
+  describe("address policy", () => {
+    const refusal = /^refused: .* is a link-local, cloud metadata or unspecified address; check_service_health does not probe those$/;
+
+    it.each([
+      ["169.254.169.254", true],
+      ["169.254.0.1", true],
+      ["0.0.0.0", true],
+      ["0.1.2.3", true],
+      ["fe80::1", true],
+      ["fe80::1%lo", true],
+      ["febf:ffff::1", true],
+      ["::", true],
+      ["::ffff:169.254.169.254", true],
+      ["::ffff:0.0.0.0", true],
+      ["64:ff9b::a9fe:a9fe", true],
+      ["fd00:ec2::254", true],
+      ["100.100.100.200", true],
+      ["127.0.0.1", false],
+      ["127.1.2.3", false],
+      ["::1", false],
+      ["10.0.0.1", false],
+      ["172.16.5.4", false],
+      ["192.168.1.1", false],
+      ["fd12:3456::1", false],
+      ["100.64.0.1", false],
+      ["1.1.1.1", false],
+      ["2606:4700::1111", false],
+      ["fec0::1", false],
+    ])("%s blocked: %s", (address, blocked) => {
+      expect(isBlockedAddress(address)).toBe(blocked);
+    });
+
+    it("refuses metadata, link-local and unspecified addresses per endpoint, without connecting", async () => {
+      const started = performance.now();
+      const result = await runTool(checkServiceHealth, {
+        endpoints: [
+          { type: "tcp", host: "169.254.169.254", port: 80, name: "metadata" },
+          { type: "http", url: "http://169.254.169.254/latest/meta-data/", name: "metadata http" },
+          { type: "http", url: "http://[::ffff:169.254.169.254]/", name: "mapped" },
+          { type: "tcp", host: "fe80::1", port: 22, name: "link-local v6" },
+          // On Linux 0.0.0.0 reaches the local host: this would be healthy if it were probed.
+          { type: "tcp", host: "0.0.0.0", port: tcpPort, name: "unspecified" },
+          { type: "tcp", host: "127.0.0.1", port: tcpPort, name: "loopback" },
+        ],
+        timeoutMs: 5000,
+      });
+      // No connection was attempted: an unroutable address would have taken the full timeout.
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(validateOutput(result).message).toBe("");
+      expect(result.overall).toBe("degraded");
+      expect(result.results.map((r) => [r.name, r.healthy])).toEqual([
+        ["metadata", false],
+        ["metadata http", false],
+        ["mapped", false],
+        ["link-local v6", false],
+        ["unspecified", false],
+        ["loopback", true],
+      ]);
+      for (const r of result.results.slice(0, 5)) {
+        expect(r.error).toMatch(refusal);
+        expect(r).not.toHaveProperty("status");
+      }
+      expect(result.results[0]?.error).toContain("169.254.169.254 is a link-local");
+    });
+
+    it("refuses a host name that resolves to a blocked address, naming both", async () => {
+      // getaddrinfo turns these numeric host names into addresses without asking DNS.
+      const result = await runTool(checkServiceHealth, {
+        endpoints: [
+          { type: "tcp", host: "0xa9fea9fe", port: 80 },
+          { type: "tcp", host: "0", port: tcpPort },
+        ],
+      });
+      expect(result.results[0]?.error).toMatch(/^refused: 0xa9fea9fe resolves to 169\.254\.169\.254, which is a link-local/);
+      expect(result.results[1]?.error).toMatch(/^refused: 0 resolves to 0\.0\.0\.0, which is a link-local/);
+    });
+
+    it("keeps loopback by name allowed and sends the URL's host as the Host header", async () => {
+      const port = new URL(httpBase).port;
+      const result = await runTool(checkServiceHealth, {
+        endpoints: [
+          { type: "http", url: `http://localhost:${port}/by-name` },
+          { type: "tcp", host: "localhost", port: tcpPort },
+        ],
+      });
+      expect(result.results.map((r) => r.healthy)).toEqual([true, true]);
+      expect(hostHeaders.get("/by-name")).toBe(`localhost:${port}`);
+    });
+
+    it("connects to the resolved addresses only, never resolving the name again", async () => {
+      // .invalid never resolves (RFC 6761): these succeed only by using the addresses given.
+      const loopback = [{ address: "127.0.0.1", family: 4 }];
+      const signal = new AbortController().signal;
+      const port = new URL(httpBase).port;
+      await expect(probeTcp("toolwire-pinned.invalid", tcpPort, loopback, signal)).resolves.toBeUndefined();
+      const status = await probeHttp(new URL(`http://toolwire-pinned.invalid:${port}/pinned`), loopback, signal);
+      expect(status).toBe(200);
+      expect(hostHeaders.get("/pinned")).toBe(`toolwire-pinned.invalid:${port}`);
+    });
+
+    it("sends the URL's host as the TLS server name when connecting to a resolved address", async () => {
+      // A plain TCP server reads the ClientHello, where SNI travels in the clear.
+      let hello: Buffer = Buffer.alloc(0);
+      const sniServer = net.createServer((socket) => {
+        socket.once("data", (chunk: Buffer) => {
+          hello = chunk;
+          socket.destroy();
+        });
+      });
+      const port = await listen(sniServer);
+      try {
+        const probe = probeHttp(new URL(`https://toolwire-sni.invalid:${port}/`), [{ address: "127.0.0.1", family: 4 }], new AbortController().signal);
+        await expect(probe).rejects.toThrow();
+        expect(hello.includes("toolwire-sni.invalid")).toBe(true);
+      } finally {
+        await new Promise((resolve) => sniServer.close(resolve));
+      }
+    });
+  });
+
+  it("is rate-limited to 30 calls a minute per caller", async () => {
+    const rule = checkServiceHealth.descriptor.manifest.rateLimit;
+    expect(rule).toEqual({ maxCalls: 30, windowSeconds: 60 });
+    // The limiter the call pipeline applies manifests' rateLimit with.
+    const limiter = createToolRateLimiter();
+    for (let i = 0; i < 30; i++) await limiter.consume("check_service_health", rule!, "caller-a");
+    await expect(limiter.consume("check_service_health", rule!, "caller-a")).rejects.toThrow(/rate limit/);
+    await expect(limiter.consume("check_service_health", rule!, "caller-b")).resolves.toBeUndefined();
   });
 
   describe("input schema", () => {

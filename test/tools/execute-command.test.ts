@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, realpath, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ExecuteCommandInput, ExecuteCommandOutput } from "../../gen/tools/execute_command.js";
 import { isToolResult, ToolError } from "../../src/registry/tool-result.js";
-import { executeCommand } from "../../src/tools/execute-command.js";
+import { executeCommand, isDynamicLoader } from "../../src/tools/execute-command.js";
 import { callTool, runTool } from "../helpers/run-tool.js";
 import { createTestContext } from "../helpers/tool-context.js";
 import { inputValidator, outputValidator } from "../helpers/tool-schemas.js";
@@ -81,7 +81,9 @@ describe("execute_command", () => {
     expect(output.stdout.trim()).toBe("0");
   });
 
-  it("does not hand the server's secrets to the program", async () => {
+  // Hygiene, not protection: the program runs as the server's user and could read the server's
+  // environment from /proc/<ppid>/environ. The manifest says so.
+  it("passes only a reduced environment to the program", async () => {
     process.env.TOOLWIRE_TEST_SECRET = "hunter2";
     try {
       const output = await runNode("console.log(JSON.stringify([process.env.TOOLWIRE_TEST_SECRET ?? null, typeof process.env.PATH]))");
@@ -196,6 +198,138 @@ describe("execute_command", () => {
     const output = await runNode(script);
     expect(output).toMatchObject({ exitCode: 0, timedOut: false });
     expect(await waitUntilGone(Number(output.stdout.trim()), 1000)).toBe(true);
+  });
+
+  describe("the deny-list checks the file that really runs", () => {
+    let links: string;
+    let realShell: string;
+    const savedPath = process.env.PATH;
+
+    beforeAll(async () => {
+      links = join(dir, "links");
+      await mkdir(links);
+      realShell = await realpath("/bin/sh");
+      // A shell under an innocent name.
+      await symlink("/bin/sh", join(links, "innocent"));
+      // An allowed program under another name.
+      await symlink(node, join(links, "my-node"));
+    });
+    afterEach(() => {
+      process.env.PATH = savedPath;
+    });
+
+    it("refuses a symbolic link to a shell, by path", async () => {
+      const call = runTool(executeCommand, { command: join(links, "innocent"), args: ["-c", "id"] });
+      await expect(call).rejects.toBeInstanceOf(ToolError);
+      await expect(call).rejects.toThrow(`"innocent" is not allowed: it is ${realShell} ("${basename(realShell)}")`);
+    });
+
+    it("refuses a symbolic link to a shell, by a path relative to cwd", async () => {
+      await expect(runTool(executeCommand, { command: "./innocent", cwd: links, args: ["-c", "id"] })).rejects.toThrow(
+        /"innocent" is not allowed: it is/,
+      );
+    });
+
+    it("refuses a symbolic link to a shell found on PATH", async () => {
+      process.env.PATH = `${links}${delimiter}${savedPath ?? ""}`;
+      await expect(runTool(executeCommand, { command: "innocent", args: ["-c", "id"] })).rejects.toThrow(/"innocent" is not allowed: it is/);
+    });
+
+    it("looks PATH up like spawn: a non-executable match is skipped, the first executable one runs", async () => {
+      const first = join(dir, "path-first");
+      const second = join(dir, "path-second");
+      await mkdir(first);
+      await mkdir(second);
+      // "lookalike" is a plain file in the first directory and a shell in the second: spawn would
+      // skip the plain file and run the shell, so the check must look at the shell.
+      await writeFile(join(first, "lookalike"), "not a program");
+      await symlink("/bin/sh", join(second, "lookalike"));
+      // "runner" is node in the first directory and a shell in the second: node runs.
+      await symlink(node, join(first, "runner"));
+      await symlink("/bin/sh", join(second, "runner"));
+      process.env.PATH = [first, second, savedPath ?? ""].join(delimiter);
+
+      await expect(runTool(executeCommand, { command: "lookalike", args: ["-c", "id"] })).rejects.toThrow(/"lookalike" is not allowed/);
+      const output = await runTool(executeCommand, { command: "runner", args: ["-e", "console.log('node ran')"] });
+      expect(output.stdout).toBe("node ran\n");
+    });
+
+    it("reports a name found on PATH only as a non-executable file", async () => {
+      const only = join(dir, "path-noexec");
+      await mkdir(only);
+      await writeFile(join(only, "toolwire-noexec"), "not a program");
+      process.env.PATH = only;
+      await expect(runTool(executeCommand, { command: "toolwire-noexec" })).rejects.toThrow(
+        new ToolError("permission denied: toolwire-noexec is not executable"),
+      );
+    });
+
+    it("runs an allowed program through a link, under the name it was given", async () => {
+      const command = join(links, "my-node");
+      const output = await runTool(executeCommand, { command, args: ["-e", "console.log(process.argv0)"] });
+      expect(output).toMatchObject({ exitCode: 0, stdout: `${command}\n` });
+    });
+
+    it.each(["ld.so", "ld-linux-x86-64.so.2", "/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1", "ld-musl-x86_64.so.1", "ld-2.31.so"])(
+      "refuses a dynamic loader by name: %s",
+      async (command) => {
+        await expect(runTool(executeCommand, { command, args: ["/bin/sh", "-c", "id"] })).rejects.toThrow(
+          `"${basename(command)}" is not allowed`,
+        );
+      },
+    );
+
+    it("does not take ordinary names for loaders", () => {
+      for (const name of ["ld", "ldd", "ldconfig", "libc.so.6", "old.so", "lds.so"]) expect(isDynamicLoader(name), name).toBe(false);
+    });
+
+    it("refuses this system's dynamic loader by path and through a link", async (ctx) => {
+      // The loader is mapped into every dynamically linked process, node included.
+      const maps = await readFile("/proc/self/maps", "utf8").catch(() => "");
+      const loader = maps
+        .split("\n")
+        .map((line) => line.slice(line.indexOf("/")))
+        .find((path) => path.startsWith("/") && isDynamicLoader(basename(path)));
+      if (loader === undefined) ctx.skip(); // A static node (or no /proc): no loader to try.
+      await symlink(loader!, join(links, "innocent-loader"));
+      for (const command of [loader!, join(links, "innocent-loader")]) {
+        await expect(runTool(executeCommand, { command, args: ["/bin/sh", "-c", "id"] }), command).rejects.toThrow(/is not allowed/);
+      }
+    });
+
+    it.each([
+      ["ksh93", "ksh"],
+      ["bash-static", "bash"],
+      ["zsh-5.9", "zsh"],
+      ["busybox", "busybox"],
+      ["busybox-x86_64", "busybox-x86_64"],
+      ["toybox", "toybox"],
+    ])("refuses a versioned or multi-call name: %s", async (command, denied) => {
+      await expect(runTool(executeCommand, { command, args: ["sh", "-c", "id"] })).rejects.toThrow(`"${denied}" is not allowed`);
+    });
+
+    it("runs a multi-call binary reached through a link under the link's (checked) name", async () => {
+      // Stands in for busybox: on Alpine /bin/ls is a link to it, and busybox runs the applet
+      // that argv[0] names, which is the name the caller gave and which passed the check.
+      const fake = join(links, "busybox");
+      await writeFile(fake, `#!${node}\nconsole.log(require("path").basename(process.argv[1]) + " " + process.argv.slice(2).join(" "))\n`);
+      await chmod(fake, 0o755);
+      await symlink(fake, join(links, "applet"));
+      await symlink(fake, join(links, "busybox-renamed"));
+
+      const output = await runTool(executeCommand, { command: join(links, "applet"), args: ["x"] });
+      expect(output).toMatchObject({ exitCode: 0, stdout: "busybox x\n" });
+      await expect(runTool(executeCommand, { command: fake, args: ["sh"] })).rejects.toThrow(`"busybox" is not allowed`);
+      await expect(runTool(executeCommand, { command: join(links, "busybox-renamed"), args: ["sh"] })).rejects.toThrow(
+        `"busybox-renamed" is not allowed`,
+      );
+    });
+
+    it("is not a sandbox: an allowed interpreter can still start a shell", async () => {
+      // Documented, not a bug: the boundary is the restricted level plus grants, not this list.
+      const output = await runNode("console.log(require('child_process').execFileSync('/bin/sh', ['-c', 'echo from a shell'], { encoding: 'utf8' }).trim())");
+      expect(output.stdout).toBe("from a shell\n");
+    });
   });
 
   describe("input schema", () => {

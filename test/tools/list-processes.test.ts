@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 import { once } from "node:events";
 import { basename } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,6 +39,7 @@ describe.runIf(existsSync("/proc/stat"))("list_processes", () => {
     expect(self).toMatchObject({ pid: process.pid, ppid: process.ppid, uid: process.getuid?.() });
     expect(self!.memoryBytes).toBeGreaterThan(10 * 1024 * 1024);
     expect(self!.command).toContain(process.argv[1] ?? "");
+    expect(self!.commandRedacted).toBe(false);
     expect(["R", "S"]).toContain(self!.state);
   });
 
@@ -50,7 +52,9 @@ describe.runIf(existsSync("/proc/stat"))("list_processes", () => {
       // The kernel keeps the first 15 bytes of the executable name.
       expect(p.name).toBe(basename(process.execPath).slice(0, 15));
       expect(p.ppid).toBe(process.pid);
+      // Our own children: the full command line, arguments included.
       expect(p.command).toContain(marker);
+      expect(p.commandRedacted).toBe(false);
     }
   });
 
@@ -103,6 +107,70 @@ describe.runIf(existsSync("/proc/stat"))("list_processes", () => {
     await expect(call).rejects.toThrow("cancelled");
     // At most the /proc reads already in flight finish after the abort.
     expect(performance.now() - abortedAt).toBeLessThan(100);
+  });
+
+  describe("other users' processes", () => {
+    const ownUid = process.getuid!();
+    const secret = `toolwire-secret-${process.pid}-${Date.now()}`;
+    let other: ChildProcess | undefined;
+
+    beforeAll(async () => {
+      // As root (CI containers often are) another user's process is ours to make: a node child
+      // running as nobody, with a secret in its arguments and a title-style argv[0] the way sshd
+      // and postgres rewrite theirs. Otherwise we cannot switch users and look for one instead.
+      if (ownUid !== 0) return;
+      other = spawn(process.execPath, ["-e", "process.stdout.write('up'); setInterval(() => {}, 1000)", "--", `--password=${secret}`], {
+        argv0: `toolwire-title: ${secret}`,
+        uid: 65534,
+        gid: 65534,
+        cwd: "/",
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      const exited = once(other, "exit").then(([code]) => {
+        throw new Error(`the other user's process exited early with ${String(code)}`);
+      });
+      await Promise.race([once(other.stdout!, "data"), exited]);
+    });
+    afterAll(() => {
+      other?.kill("SIGKILL");
+    });
+
+    /** A running process whose real uid is not ours, or undefined when there is none. */
+    async function findOtherUidProcess(): Promise<{ pid: number; uid: number } | undefined> {
+      for (const entry of await readdir("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        const status = await readFile(`/proc/${entry}/status`, "utf8").catch(() => "");
+        const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+        if (uid !== undefined && Number(uid) !== ownUid) return { pid: Number(entry), uid: Number(uid) };
+      }
+      return undefined;
+    }
+
+    it("shows only the program name of another user's process", async (ctx) => {
+      if (other !== undefined) {
+        const result = await runTool(listProcesses, { limit: 500, sortBy: "pid" });
+        expect(validateOutput(result).message).toBe("");
+        const p = result.processes.find((q) => q.pid === other!.pid);
+        expect(p).toMatchObject({ uid: 65534, commandRedacted: true, command: "toolwire-title" });
+        expect(JSON.stringify(p)).not.toContain(secret);
+        return;
+      }
+      // Not root: pid 1 usually belongs to root. In a container whose every process is ours there
+      // is no other user's process to look at, and only then this check is skipped.
+      const found = await findOtherUidProcess();
+      if (found === undefined) ctx.skip();
+      const result = await runTool(listProcesses, { limit: 500, sortBy: "pid" });
+      const p = result.processes.find((q) => q.pid === found!.pid);
+      if (p === undefined) ctx.skip(); // Exited between the two looks, or beyond the first 500 pids.
+      expect(p).toMatchObject({ uid: found!.uid, commandRedacted: true });
+      expect(p!.command).not.toMatch(/\s/);
+    });
+
+    it.runIf(process.getuid?.() === 0)("does not let the filter search redacted arguments", async () => {
+      expect(await runTool(listProcesses, { filter: secret })).toEqual({ processes: [], total: 0 });
+      const byName = await runTool(listProcesses, { filter: "toolwire-title" });
+      expect(byName.processes.map((p) => p.pid)).toEqual([other!.pid]);
+    });
   });
 
   describe("input schema", () => {
