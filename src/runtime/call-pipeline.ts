@@ -163,12 +163,11 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     }
 
     const limit = manifest.maxConcurrency;
-    const active = concurrency.get(tool) ?? 0;
-    if (limit !== undefined && active >= limit) {
+    if (limit !== undefined && (concurrency.get(tool) ?? 0) >= limit) {
       throw limitExceeded(`tool "${tool.name}" is already running its maximum of ${limit} calls`, 1000, "CONCURRENCY_LIMIT");
     }
     if (draining) throw shuttingDown();
-    concurrency.set(tool, active + 1);
+    if (limit !== undefined) concurrency.set(tool, (concurrency.get(tool) ?? 0) + 1);
     const toolTimeout = manifest.timeoutMs ?? defaultTimeoutMs;
     const byClient = request.clientTimeoutMs !== undefined && request.clientTimeoutMs < toolTimeout;
     const timeoutMs = byClient ? (request.clientTimeoutMs as number) : toolTimeout;
@@ -178,17 +177,20 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
       return await execute(tool, args, request, ctx, timeoutMs, byClient);
     } finally {
       running.delete(ctx);
-      // The slot is the handler's, not the answer's: a handler still winding down after an abort
-      // (killing a process, say) keeps it until it settles.
-      const release = () => {
-        const left = (concurrency.get(tool) ?? 1) - 1;
-        if (left === 0) concurrency.delete(tool);
-        else concurrency.set(tool, left);
-      };
-      if (ctx.pending === undefined) release();
-      else ctx.pending.then(release, release);
+      if (limit !== undefined) {
+        // The slot is the handler's, not the answer's: a handler still winding down after an
+        // abort (killing a process, say) keeps it until it settles.
+        if (ctx.pending === undefined) releaseSlot(tool);
+        else ctx.pending.then(() => releaseSlot(tool), () => releaseSlot(tool));
+      }
       if (running.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
     }
+  }
+
+  function releaseSlot(tool: RegisteredTool): void {
+    const left = (concurrency.get(tool) ?? 1) - 1;
+    if (left === 0) concurrency.delete(tool);
+    else concurrency.set(tool, left);
   }
 
   async function execute(

@@ -14,7 +14,7 @@ import { peerAddressKey } from "./caller-info.js";
 import { writeHealth, writeJsonError, type PlainResponse } from "./health.js";
 import { createProtocolSniffer } from "./protocol-sniffer.js";
 import { createRequestGate } from "./request-gate.js";
-import { createToolService } from "./tool-service.js";
+import { createToolService, type StreamTracker } from "./tool-service.js";
 
 /** Options of {@link createToolwireServer}. */
 export interface ToolwireServerOptions {
@@ -76,8 +76,10 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
 
+  // Streams whose last messages may still be on their way out when the pipeline has drained.
+  const streams: StreamTracker = { open: 0 };
   const connectHandler = connectNodeAdapter({
-    routes: (router) => router.service(ToolService, createToolService(registry, pipeline)),
+    routes: (router) => router.service(ToolService, createToolService(registry, pipeline, streams)),
     readMaxBytes: maxBodyBytes,
     // curl users should not need the Connect-Protocol-Version header.
     requireConnectProtocolHeader: false,
@@ -88,12 +90,7 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
   });
 
   const gate = createRequestGate([ToolService]);
-  // Requests whose response has not finished yet: shutdown lets them complete within the grace.
-  let openExchanges = 0;
-  const exchangeDone = () => void openExchanges--;
   const handler: typeof connectHandler = (req, res) => {
-    openExchanges++;
-    res.once("close", exchangeDone);
     const refusal = gate(req);
     if (refusal !== undefined) {
       writeJsonError(res, refusal.status, refusal.code, refusal.message, refusal.headers);
@@ -201,8 +198,9 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
         const deadline = Date.now() + graceMs;
         logger.info({ inFlight: pipeline.inFlight, graceMs }, "shutting down: draining calls");
         await pipeline.drain(graceMs);
-        // Answers may still be on their way out (a stream's queued messages): let them finish.
-        await until(() => openExchanges === 0, deadline);
+        // A stream's queued messages may still be on their way out: let them finish. (Unary
+        // answers are written as their call settles; HTTP/2 sessions close gracefully.)
+        await until(() => streams.open === 0, deadline);
         listener.close();
         h1?.close(ignoreNotRunning);
         for (const session of sessions) session.close();

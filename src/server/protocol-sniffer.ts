@@ -19,7 +19,8 @@ export interface SniffTargets {
  * puts them back, and hands the socket to the matching server.
  */
 export function createProtocolSniffer(targets: SniffTargets): NetServer {
-  return createNetServer((socket) => {
+  // node:http sets TCP_NODELAY on the sockets it accepts itself; ours come from this server.
+  return createNetServer({ noDelay: true }, (socket) => {
     let buffered: Buffer = Buffer.alloc(0);
     socket.setTimeout(targets.firstByteTimeoutMs, () => socket.destroy());
     socket.on("error", onEarlyError);

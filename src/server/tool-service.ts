@@ -13,8 +13,18 @@ type StreamMessage = MessageInitShape<typeof CallToolStreamResponseSchema>;
 /** Most stream messages waiting for a slow client before partial content ends the call. */
 const streamQueueCapacity = 1024;
 
+/** Counts CallToolStream responses still being sent, so shutdown can let them finish. */
+export interface StreamTracker {
+  /** Streams open now. */
+  open: number;
+}
+
 /** Implements toolwire.v1.ToolService by translating to and from the call pipeline. */
-export function createToolService(registry: ToolRegistry, pipeline: CallPipeline): ServiceImpl<typeof ToolService> {
+export function createToolService(
+  registry: ToolRegistry,
+  pipeline: CallPipeline,
+  streams: StreamTracker = { open: 0 },
+): ServiceImpl<typeof ToolService> {
   function callRequest(req: { name: string; version: string; arguments?: CallRequest["arguments"] }, ctx: HandlerContext) {
     const requestId = requestIdFromContext(ctx);
     return {
@@ -54,6 +64,7 @@ export function createToolService(registry: ToolRegistry, pipeline: CallPipeline
     },
 
     async *callToolStream(req, ctx) {
+      streams.open++;
       const queue = createStreamQueue<StreamMessage>(streamQueueCapacity);
       // Our own controller, so the call also stops when the client stops reading the stream.
       const controller = new AbortController();
@@ -83,6 +94,7 @@ export function createToolService(registry: ToolRegistry, pipeline: CallPipeline
       try {
         yield* queue;
       } finally {
+        streams.open--;
         ctx.signal.removeEventListener("abort", onAbort);
         controller.abort(new ConnectError("stream closed", Code.Canceled));
       }
