@@ -7,3 +7,4 @@ export { defineTool, type AnyToolDefinition, type ToolDefinition, type ToolHandl
 export { validateManifest, ManifestError } from "./manifest-validation.js";
 export { createSchemaCompiler, toViolations, formatViolations, type SchemaViolation } from "./json-schema.js";
 export { createToolRegistry, type ToolRegistry, type RegisteredTool, type RegistryChange } from "./tool-registry.js";
+export { abortable } from "./abortable.js";

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { abortable } from "../registry/abortable.js";
 import type { Content } from "../registry/content.js";
 import type { ToolLogLevel, ToolContext } from "../registry/tool-context.js";
 import type { RegisteredTool, ToolRegistry } from "../registry/tool-registry.js";
@@ -357,7 +358,7 @@ async function settleWithinLimits<T>(
   if (transportSignal.aborted) onTransportAbort();
   else transportSignal.addEventListener("abort", onTransportAbort, { once: true });
   try {
-    return await raceAbort(promise, ctx.signal);
+    return await abortable(promise, ctx.signal);
   } finally {
     clearTimeout(timer);
     transportSignal.removeEventListener("abort", onTransportAbort);
@@ -407,28 +408,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Settles with the handler, or rejects with the abort reason as soon as the signal fires. */
-function raceAbort<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 /** Depth of nested objects and arrays, counting stops past `limit` so hostile input costs little. */

@@ -9,6 +9,7 @@ import {
   type HttpEndpoint,
   type TcpEndpoint,
 } from "../../gen/tools/check_service_health.js";
+import { abortable } from "../registry/abortable.js";
 import { defineTool } from "../registry/define-tool.js";
 import { ToolError } from "../registry/tool-result.js";
 import { round2 } from "./round.js";
@@ -208,24 +209,6 @@ export function probeHttp(url: URL, addresses: readonly LookupAddress[], signal:
     });
     // Stays attached: a socket error after the settle must not go unhandled.
     request.on("error", (err) => settle(err));
-  });
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as unknown);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as unknown);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
   });
 }
 
