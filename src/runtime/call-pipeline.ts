@@ -135,7 +135,7 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
 
   function resolveFor(principal: Principal, name: string, version?: string): RegisteredTool {
     const tool = registry.resolve(name, version);
-    const denied = checkAccess(principal, { name: tool.name, securityLevel: tool.securityLevel, category: tool.manifest.category });
+    const denied = accessOf(principal, tool);
     if (denied !== undefined) throw denied;
     return tool;
   }
@@ -263,7 +263,7 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     call,
     authenticate,
     canCall(principal, tool) {
-      return checkAccess(principal, { name: tool.name, securityLevel: tool.securityLevel, category: tool.manifest.category }) === undefined;
+      return accessOf(principal, tool) === undefined;
     },
     resolveFor,
     get inFlight() {
@@ -367,6 +367,11 @@ async function settleWithinLimits<T>(
 
 function abortOnTimeout(ctx: CallContext, tool: string, timeoutMs: number, byClient: boolean): void {
   ctx.abort(deadlineExceeded(tool, timeoutMs, byClient));
+}
+
+/** Authorization of `principal` for a registered tool: undefined when allowed, else the error. */
+function accessOf(principal: Principal, tool: RegisteredTool): ConnectError | undefined {
+  return checkAccess(principal, { name: tool.name, securityLevel: tool.securityLevel, category: tool.manifest.category });
 }
 
 function callResult(
