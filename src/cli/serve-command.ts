@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
+import type { ServerExtensionFactory } from "../server/index.js";
 
 /** Options of `toolwire serve`. */
 interface ServeOptions {
@@ -49,7 +50,10 @@ export function registerServeCommand(program: Command): void {
         opts.tlsCert !== undefined && opts.tlsKey !== undefined
           ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) }
           : undefined;
+      // Every surface beyond ToolService and /health plugs in here.
+      const extensions: ServerExtensionFactory[] = [];
       const server = createToolwireServer({
+        extensions,
         host: opts.host,
         port: opts.port,
         tools: builtinTools,

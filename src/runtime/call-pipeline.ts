@@ -73,6 +73,47 @@ export interface CallResult {
   readonly requestId: string;
 }
 
+/** What observers (metrics, events, audit logs) learn about one call. */
+export interface ObservedCall {
+  /** Id of the call. */
+  readonly requestId: string;
+  /** Tool name as requested. */
+  readonly toolName: string;
+  /** Version that was resolved; undefined when resolution failed or had not happened. */
+  readonly toolVersion: string | undefined;
+  /** The resolved tool, once resolution succeeded. */
+  readonly tool: RegisteredTool | undefined;
+  /** Who called, once authentication succeeded. */
+  readonly principal: Principal | undefined;
+  /** What the transport knew about the caller. */
+  readonly caller: CallerInfo;
+}
+
+/** How an observed call ended. */
+export interface CallOutcome {
+  /** "ok", "tool_error" (an is_error result), or the Connect code of the error, in snake case. */
+  readonly code: string;
+  /** The error the caller got, when it got one. */
+  readonly error: ConnectError | undefined;
+  /** The result, when there was one (is_error results included). */
+  readonly result: CallResult | undefined;
+  /** Whether the handler ran (false for calls refused before it). */
+  readonly executed: boolean;
+  /** Milliseconds from entering the pipeline to the answer. */
+  readonly durationMs: number;
+}
+
+/**
+ * Watches calls go through the pipeline. Observers run synchronously on the call path, so they
+ * must be cheap and must not throw (what they throw is logged and swallowed).
+ */
+export interface CallObserver {
+  /** A call passed every check and its handler is about to run. */
+  callStarted?(call: ObservedCall): void;
+  /** A call answered: with a result, an is_error result, or an error (refused ones included). */
+  callEnded?(call: ObservedCall, outcome: CallOutcome): void;
+}
+
 /** Options of {@link createCallPipeline}. */
 export interface CallPipelineOptions {
   /** Where tools are resolved. */
@@ -85,6 +126,10 @@ export interface CallPipelineOptions {
   readonly maxArgumentDepth?: number | undefined;
   /** Rate limiter for manifests' `rateLimit` (default: in memory). */
   readonly rateLimiter?: ToolRateLimiter | undefined;
+  /** Told about every call's start and end (metrics, events, audit). */
+  readonly observers?: readonly CallObserver[] | undefined;
+  /** Told when an observer throws (the call goes on regardless). */
+  readonly onObserverError?: ((error: unknown) => void) | undefined;
   /** Told about handler failures (the stack stays on the server). */
   readonly onHandlerError?: ((tool: RegisteredTool, requestId: string, error: unknown) => void) | undefined;
 }
@@ -102,6 +147,8 @@ export interface CallPipeline {
   canCall(principal: Principal, tool: RegisteredTool): boolean;
   /** Resolves a tool the principal may see; throws not_found / unauthenticated / permission_denied. */
   resolveFor(principal: Principal, name: string, version?: string): RegisteredTool;
+  /** Adds an observer of every call from now on; returns a function that removes it. */
+  observe(observer: CallObserver): () => void;
   /** Calls currently running. */
   readonly inFlight: number;
   /** Whether the pipeline refuses new calls because the server is shutting down. */
@@ -140,11 +187,70 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     return tool;
   }
 
-  async function call(request: CallRequest): Promise<CallResult> {
+  let observers: readonly CallObserver[] = options.observers ?? [];
+
+  function call(request: CallRequest): Promise<CallResult> {
+    // Without observers a call costs no bookkeeping at all.
+    if (observers.length === 0) return run(request, undefined);
+    return observedCall(request);
+  }
+
+  async function observedCall(request: CallRequest): Promise<CallResult> {
+    const observed: MutableObservedCall = {
+      requestId: request.requestId ?? nextRequestId(),
+      toolName: request.name,
+      toolVersion: undefined,
+      tool: undefined,
+      principal: undefined,
+      caller: request.caller,
+    };
+    const started = performance.now();
+    const seen = observers;
+    try {
+      const result = await run({ ...request, requestId: observed.requestId }, observed);
+      const outcome: CallOutcome = {
+        code: result.isError ? "tool_error" : "ok",
+        error: undefined,
+        result,
+        executed: true,
+        durationMs: performance.now() - started,
+      };
+      notify(seen, (o) => o.callEnded?.(observed, outcome));
+      return result;
+    } catch (err) {
+      const error = ConnectError.from(err);
+      const outcome: CallOutcome = {
+        code: codeName(error.code),
+        error,
+        result: undefined,
+        executed: observed.executed === true,
+        durationMs: performance.now() - started,
+      };
+      notify(seen, (o) => o.callEnded?.(observed, outcome));
+      throw err;
+    }
+  }
+
+  function notify(list: readonly CallObserver[], fn: (observer: CallObserver) => void): void {
+    for (const observer of list) {
+      try {
+        fn(observer);
+      } catch (err) {
+        options.onObserverError?.(err);
+      }
+    }
+  }
+
+  async function run(request: CallRequest, observed: MutableObservedCall | undefined): Promise<CallResult> {
     if (draining) throw shuttingDown();
     const requestId = request.requestId ?? nextRequestId();
     const principal = await authenticateCaller(request.caller);
+    if (observed !== undefined) observed.principal = principal;
     const tool = resolveFor(principal, request.name, request.version);
+    if (observed !== undefined) {
+      observed.tool = tool;
+      observed.toolVersion = tool.version;
+    }
     const { manifest } = tool;
 
     const rateKey = principal.anonymous && request.caller.peer ? `ip:${request.caller.peer}` : principal.id;
@@ -174,6 +280,10 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     const timeoutMs = byClient ? (request.clientTimeoutMs as number) : toolTimeout;
     const ctx = new CallContext(principal, requestId, Date.now() + timeoutMs, request.sink);
     running.add(ctx);
+    if (observed !== undefined) {
+      observed.executed = true;
+      notify(observers, (o) => o.callStarted?.(observed));
+    }
     try {
       return await execute(tool, args, request, ctx, timeoutMs, byClient);
     } finally {
@@ -262,6 +372,12 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
   return {
     call,
     authenticate,
+    observe(observer) {
+      observers = [...observers, observer];
+      return () => {
+        observers = observers.filter((o) => o !== observer);
+      };
+    },
     canCall(principal, tool) {
       return accessOf(principal, tool) === undefined;
     },
@@ -283,6 +399,21 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
       clearTimeout(grace);
     },
   };
+}
+
+interface MutableObservedCall {
+  requestId: string;
+  toolName: string;
+  toolVersion: string | undefined;
+  tool: RegisteredTool | undefined;
+  principal: Principal | undefined;
+  caller: CallerInfo;
+  executed?: boolean;
+}
+
+/** The snake_case name of a Connect code ("permission_denied"), as Connect's JSON uses. */
+export function codeName(code: Code): string {
+  return Code[code].replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c.toLowerCase() : `_${c.toLowerCase()}`));
 }
 
 // Unique per process, cheap per call: a random prefix and a counter.

@@ -5,6 +5,10 @@ export {
   type CallRequest,
   type CallResult,
   type CallSink,
+  type CallObserver,
+  type CallOutcome,
+  type ObservedCall,
+  codeName,
 } from "./call-pipeline.js";
 export type { CallerInfo, Authenticator } from "./caller.js";
 export * as errors from "./errors.js";

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import type { CallerInfo } from "../runtime/caller.js";
 
@@ -15,4 +16,19 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 export function requestIdFromContext(ctx: HandlerContext): string | undefined {
   const id = ctx.requestHeader.get("x-request-id");
   return id !== null && requestIdPattern.test(id) ? id : undefined;
+}
+
+/** What the pipeline needs to know about the caller of a plain HTTP request (/events, /mcp). */
+export function callerFromRequest(
+  req: { readonly headers: IncomingHttpHeaders; readonly socket?: { readonly remoteAddress?: string | undefined } | null },
+  protocol: string,
+): CallerInfo {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    // HTTP/2 pseudo-headers (":path") are not request headers.
+    if (value === undefined || name.startsWith(":")) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else headers.set(name, value);
+  }
+  return { headers, peer: req.socket?.remoteAddress, protocol };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import { createServer as createHttp2Server, createSecureServer, type Http2ServerRequest, type Http2Session } from "node:http2";
 import type { AddressInfo, Server as NetServer, Socket } from "node:net";
@@ -15,6 +16,7 @@ import { writeHealth, writeJsonError, type PlainResponse } from "./health.js";
 import { createProtocolSniffer } from "./protocol-sniffer.js";
 import { createRequestGate } from "./request-gate.js";
 import { createToolService, type StreamTracker } from "./tool-service.js";
+import type { PlainRouteHandler, ServerContext, ServerExtension, ServerExtensionFactory } from "./server-extension.js";
 
 /** Options of {@link createToolwireServer}. */
 export interface ToolwireServerOptions {
@@ -40,6 +42,10 @@ export interface ToolwireServerOptions {
   readonly headersTimeoutMs?: number;
   /** Structured logger (default: silent). */
   readonly logger?: Logger;
+  /** This instance's id in events and server info (default: a random UUID). */
+  readonly serverId?: string;
+  /** Extra surfaces on the same port: Connect services and plain HTTP routes. */
+  readonly extensions?: readonly ServerExtensionFactory[];
 }
 
 /** A running (or ready to run) Toolwire server. */
@@ -48,6 +54,8 @@ export interface ToolwireServer {
   readonly registry: ToolRegistry;
   /** The call pipeline every surface goes through. */
   readonly pipeline: CallPipeline;
+  /** This instance's id. */
+  readonly serverId: string;
   /** Starts listening; resolves with the address once ready. */
   listen(): Promise<{ readonly url: string; readonly host: string; readonly port: number }>;
   /**
@@ -78,8 +86,39 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
 
   // Streams whose last messages may still be on their way out when the pipeline has drained.
   const streams: StreamTracker = { open: 0 };
+  const serverId = options.serverId ?? randomUUID();
+  let url = "";
+  let closing: Promise<void> | undefined;
+  const context: ServerContext = {
+    serverId,
+    registry,
+    pipeline,
+    logger,
+    startedAt,
+    streams,
+    maxBodyBytes,
+    get url() {
+      return url;
+    },
+    get shuttingDown() {
+      return closing !== undefined;
+    },
+  };
+  const extensions: ServerExtension[] = (options.extensions ?? []).map((create) => create(context));
+  const httpRoutes = new Map<string, PlainRouteHandler>();
+  for (const extension of extensions) {
+    for (const [path, route] of Object.entries(extension.httpRoutes ?? {})) {
+      if (path === "/health" || httpRoutes.has(path)) throw new Error(`two surfaces claim the route ${path}`);
+      httpRoutes.set(path, route);
+    }
+  }
+  const services = [ToolService, ...extensions.flatMap((e) => e.services ?? [])];
+
   const connectHandler = connectNodeAdapter({
-    routes: (router) => router.service(ToolService, createToolService(registry, pipeline, streams)),
+    routes: (router) => {
+      router.service(ToolService, createToolService(registry, pipeline, streams));
+      for (const extension of extensions) extension.routes?.(router);
+    },
     readMaxBytes: maxBodyBytes,
     // curl users should not need the Connect-Protocol-Version header.
     requireConnectProtocolHeader: false,
@@ -89,7 +128,7 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     fallback: (req, res) => fallback(req, res),
   });
 
-  const gate = createRequestGate([ToolService]);
+  const gate = createRequestGate(services);
   const handler: typeof connectHandler = (req, res) => {
     const refusal = gate(req);
     if (refusal !== undefined) {
@@ -119,12 +158,28 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
       );
       return;
     }
-    writeJsonError(
-      res,
-      404,
-      "not_found",
-      `no route for ${req.method} ${path}; RPCs live under /toolwire.v1.ToolService/ and health at /health`,
-    );
+    const route = path === undefined ? undefined : httpRoutes.get(path);
+    if (route !== undefined) {
+      runRoute(route, req, res as Parameters<PlainRouteHandler>[1]);
+      return;
+    }
+    const rpcRoots = services.map((s) => `/${s.typeName}/`).join(", ");
+    const plain = ["/health", ...httpRoutes.keys()].join(", ");
+    writeJsonError(res, 404, "not_found", `no route for ${req.method} ${path}; RPCs live under ${rpcRoots} and plain HTTP at ${plain}`);
+  }
+
+  function runRoute(route: PlainRouteHandler, req: IncomingMessage | Http2ServerRequest, res: Parameters<PlainRouteHandler>[1]): void {
+    const fail = (err: unknown) => {
+      logger.error({ err, path: req.url }, "plain HTTP route failed");
+      if (!res.headersSent) writeJsonError(res, 500, "internal", "the server failed to answer this request; its log has the details");
+      else res.destroy();
+    };
+    try {
+      const done = route(req, res);
+      if (done !== undefined) done.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
   }
 
   const sockets = new Set<Socket>();
@@ -168,12 +223,10 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     });
   }
 
-  let url = "";
-  let closing: Promise<void> | undefined;
-
   return {
     registry,
     pipeline,
+    serverId,
     get url() {
       return url;
     },
@@ -197,6 +250,7 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
       closing ??= (async () => {
         const deadline = Date.now() + graceMs;
         logger.info({ inFlight: pipeline.inFlight, graceMs }, "shutting down: draining calls");
+        for (const extension of extensions) extension.shutdown?.();
         await pipeline.drain(graceMs);
         // A stream's queued messages may still be on their way out: let them finish. (Unary
         // answers are written as their call settles; HTTP/2 sessions close gracefully.)
@@ -208,6 +262,7 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
         // TLS, a stuck peer) has nothing left to receive and is cut.
         await until(() => sockets.size === 0, Date.now() + 1_000);
         for (const socket of sockets) socket.destroy();
+        for (const extension of extensions) await extension.close?.();
         logger.info("shut down");
       })();
       return closing;

@@ -1,3 +1,12 @@
 export { createToolwireServer, type ToolwireServer, type ToolwireServerOptions } from "./create-server.js";
 export { createToolService } from "./tool-service.js";
 export type { HealthReport } from "./health.js";
+export type {
+  PlainRequest,
+  PlainRouteHandler,
+  PlainServerResponse,
+  ServerContext,
+  ServerExtension,
+  ServerExtensionFactory,
+} from "./server-extension.js";
+export { callerFromContext, callerFromRequest, requestIdFromContext } from "./caller-info.js";
