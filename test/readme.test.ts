@@ -3,8 +3,9 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { builtinTools } from "../src/tools/index.js";
-import { startServer, type TestServer } from "./helpers/server.js";
+import { pino } from "pino";
+import { composeServer } from "../src/cli/compose-server.js";
+import type { ToolwireServer } from "../src/server/index.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");
@@ -26,11 +27,13 @@ function shellExamples(markdown: string): Example[] {
   return examples;
 }
 
-let server: TestServer;
+// The server `toolwire serve` runs, on a random port.
+let server: ToolwireServer;
 beforeAll(async () => {
-  server = await startServer({ tools: builtinTools });
+  server = composeServer({ host: "127.0.0.1", port: 0, logger: pino({ level: "silent" }) });
+  await server.listen();
 });
-afterAll(() => server.close());
+afterAll(() => server.close(0));
 
 const examples = shellExamples(readme);
 

@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
-import type { ServerExtensionFactory } from "../server/index.js";
 
 /** Options of `toolwire serve`. */
 interface ServeOptions {
@@ -40,23 +39,15 @@ export function registerServeCommand(program: Command): void {
       if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
         program.error("toolwire serve: --tls-cert and --tls-key go together");
       }
-      const [{ createToolwireServer }, { builtinTools }, { pino }] = await Promise.all([
-        import("../server/index.js"),
-        import("../tools/index.js"),
-        import("pino"),
-      ]);
+      const [{ composeServer }, { pino }] = await Promise.all([import("./compose-server.js"), import("pino")]);
       const logger = pino({ level: opts.logLevel });
       const tls =
         opts.tlsCert !== undefined && opts.tlsKey !== undefined
           ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) }
           : undefined;
-      // Every surface beyond ToolService and /health plugs in here.
-      const extensions: ServerExtensionFactory[] = [];
-      const server = createToolwireServer({
-        extensions,
+      const server = composeServer({
         host: opts.host,
         port: opts.port,
-        tools: builtinTools,
         maxBodyBytes: opts.maxBodyBytes,
         shutdownGraceMs: opts.shutdownGraceMs,
         logger,
