@@ -9,10 +9,14 @@ export function registerGenerateCommand(program: Command): void {
     .description("validate schemas/tools/*.json and write typed descriptors into gen/ (buf generate writes gen/proto)")
     .option("--root <dir>", "project root holding schemas/ and gen/", fileURLToPath(new URL("../..", import.meta.url)))
     .action(async (opts: { root: string }) => {
-      const { compileManifests } = await import("../codegen/index.js");
+      const [{ compileManifests }, { compileConfigSchema }] = await Promise.all([
+        import("../codegen/index.js"),
+        import("../codegen/compile-config.js"),
+      ]);
       try {
         const result = await compileManifests({ root: resolve(opts.root) });
-        process.stdout.write(`toolwire generate: ${result.tools.length} tools, ${result.files.length} files\n`);
+        await compileConfigSchema(resolve(opts.root));
+        process.stdout.write(`toolwire generate: ${result.tools.length} tools, ${result.files.length + 1} files\n`);
       } catch (err) {
         process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
         process.exitCode = 1;

@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { registerGenerateCommand } from "./generate-command.js";
+import { registerHashKeyCommand } from "./hash-key-command.js";
 import { registerServeCommand } from "./serve-command.js";
 import { version } from "../version.js";
 
@@ -10,5 +11,6 @@ const program = new Command("toolwire")
 
 registerServeCommand(program);
 registerGenerateCommand(program);
+registerHashKeyCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,16 +1,21 @@
-import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
+import type { ToolwireConfig } from "../config/index.js";
 
-/** Options of `toolwire serve`. */
-interface ServeOptions {
-  host: string;
-  port: number;
+/** Flags of `toolwire serve`; each overrides the config file and the environment. */
+interface ServeFlags {
+  config?: string;
+  host?: string;
+  port?: number;
   tlsCert?: string;
   tlsKey?: string;
-  maxBodyBytes: number;
-  shutdownGraceMs: number;
-  logLevel: string;
+  maxBodyBytes?: number;
+  shutdownGraceMs?: number;
+  logLevel?: string;
+  logPretty?: boolean;
+  corsOrigin?: string[];
+  allowedHost?: string[];
 }
 
 function integer(min: number, max: number) {
@@ -23,41 +28,108 @@ function integer(min: number, max: number) {
   };
 }
 
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** The settings the flags give, as a config to merge over the file and the environment. */
+function configFromFlags(flags: ServeFlags): ToolwireConfig {
+  const tls = flags.tlsCert !== undefined && flags.tlsKey !== undefined ? { certFile: resolve(flags.tlsCert), keyFile: resolve(flags.tlsKey) } : undefined;
+  return {
+    server: {
+      host: flags.host,
+      port: flags.port,
+      tls,
+      shutdownGraceMs: flags.shutdownGraceMs,
+      corsOrigins: flags.corsOrigin,
+      allowedHosts: flags.allowedHost,
+    },
+    limits: { maxBodyBytes: flags.maxBodyBytes },
+    logging: { level: flags.logLevel as NonNullable<ToolwireConfig["logging"]>["level"], pretty: flags.logPretty },
+  };
+}
+
 /** Adds `toolwire serve`: run the server with every built-in tool until SIGTERM or SIGINT. */
 export function registerServeCommand(program: Command): void {
   program
     .command("serve")
     .description("serve every tool over Connect, gRPC, gRPC-Web and plain HTTP on one port")
-    .option("--host <host>", "interface to listen on", process.env.TOOLWIRE_HOST ?? "127.0.0.1")
-    .option("--port <port>", "port to listen on (0 picks a free one)", integer(0, 65535), Number(process.env.TOOLWIRE_PORT ?? 8081))
+    .option("-c, --config <file>", "JSON config file (schemas/config.schema.json); env TOOLWIRE_CONFIG")
+    .option("--host <host>", "interface to listen on (default 127.0.0.1); env TOOLWIRE_HOST")
+    .option("--port <port>", "port to listen on, 0 picks a free one (default 8081); env TOOLWIRE_PORT", integer(0, 65535))
     .option("--tls-cert <file>", "PEM certificate: serve TLS with ALPN h2 and http/1.1")
     .option("--tls-key <file>", "PEM private key for --tls-cert")
-    .option("--max-body-bytes <n>", "largest request message accepted", integer(1024, 256 * 1024 * 1024), 1024 * 1024)
-    .option("--shutdown-grace-ms <ms>", "how long SIGTERM waits for running calls", integer(0, 3_600_000), 10_000)
-    .option("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", process.env.TOOLWIRE_LOG_LEVEL ?? "info")
-    .action(async (opts: ServeOptions) => {
-      if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
+    .option("--max-body-bytes <n>", "largest request message accepted (default 1048576)", integer(1024, 256 * 1024 * 1024))
+    .option("--shutdown-grace-ms <ms>", "how long SIGTERM waits for running calls (default 10000)", integer(0, 3_600_000))
+    .addOption(
+      new Option("--log-level <level>", "log level (default info); env TOOLWIRE_LOG_LEVEL").choices([
+        "fatal",
+        "error",
+        "warn",
+        "info",
+        "debug",
+        "trace",
+        "silent",
+      ]),
+    )
+    .option("--log-pretty", "human-readable log lines instead of JSON; env TOOLWIRE_LOG_PRETTY=1")
+    .option("--cors-origin <origin>", "allow this browser origin (repeatable); env TOOLWIRE_CORS_ORIGINS", collect)
+    .option("--allowed-host <host>", "serve this Host header (repeatable); env TOOLWIRE_ALLOWED_HOSTS", collect)
+    .addHelpText(
+      "after",
+      "\nSettings come from the config file, then environment variables, then flags (later wins).\n" +
+        "Secrets (JWT secret, Redis URL) come from the environment or files, never from flags.",
+    )
+    .action(async (flags: ServeFlags) => {
+      if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
         program.error("toolwire serve: --tls-cert and --tls-key go together");
       }
-      const [{ composeServer }, { pino }] = await Promise.all([import("./compose-server.js"), import("pino")]);
-      const logger = pino({ level: opts.logLevel });
-      const tls =
-        opts.tlsCert !== undefined && opts.tlsKey !== undefined
-          ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) }
-          : undefined;
+      const [{ composeServer }, config, { pino }] = await Promise.all([
+        import("./compose-server.js"),
+        import("../config/index.js"),
+        import("pino"),
+      ]);
+      const configPath = flags.config ?? process.env.TOOLWIRE_CONFIG;
+      let settings: Awaited<ReturnType<typeof config.resolveServerSettings>>;
+      let logger: import("pino").Logger;
+      try {
+        const fromFile = configPath === undefined ? {} : await config.loadConfigFile(resolve(configPath));
+        const merged = config.mergeConfigs(fromFile, config.configFromEnv(process.env), configFromFlags(flags));
+        config.validateConfig(merged, configPath === undefined ? "(environment and flags)" : `${configPath} with environment and flags`);
+        logger = pino({ level: merged.logging?.level ?? "info" });
+        settings = await config.resolveServerSettings(merged, {
+          baseDir: configPath === undefined ? process.cwd() : dirname(resolve(configPath)),
+          env: process.env,
+          logger,
+        });
+      } catch (err) {
+        process.stderr.write(`toolwire serve: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(2);
+      }
       const server = composeServer({
-        host: opts.host,
-        port: opts.port,
-        maxBodyBytes: opts.maxBodyBytes,
-        shutdownGraceMs: opts.shutdownGraceMs,
+        host: settings.host,
+        port: settings.port,
+        ...(settings.tls ? { tls: settings.tls } : {}),
+        ...definedOnly({
+          shutdownGraceMs: settings.shutdownGraceMs,
+          defaultTimeoutMs: settings.defaultTimeoutMs,
+          allowedHosts: settings.allowedHosts,
+          corsOrigins: settings.corsOrigins,
+          ...settings.limits,
+        }),
+        authenticate: settings.authenticate,
+        rateLimiter: settings.rateLimiter,
+        requestLimits: settings.requestLimits,
+        monitoringLevel: settings.monitoring.level,
+        eventArguments: settings.monitoring.includeArguments,
         logger,
-        ...(tls ? { tls } : {}),
       });
       try {
         const { url } = await server.listen();
         process.stdout.write(`toolwire listening on ${url} (${server.registry.size} tools)\n`);
       } catch (err) {
-        program.error(`toolwire serve: cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+        await settings.close();
+        program.error(`toolwire serve: cannot listen on ${settings.host}:${settings.port}: ${(err as Error).message}`);
       }
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
@@ -66,15 +138,22 @@ export function registerServeCommand(program: Command): void {
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, "stopping");
-        server.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            logger.error({ err }, "shutdown failed");
-            process.exit(1);
-          },
-        );
+        server
+          .close()
+          .then(() => settings.close())
+          .then(
+            () => process.exit(0),
+            (err: unknown) => {
+              logger.error({ err }, "shutdown failed");
+              process.exit(1);
+            },
+          );
       };
       process.on("SIGTERM", stop);
       process.on("SIGINT", stop);
     });
+}
+
+function definedOnly<T extends Record<string, unknown>>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

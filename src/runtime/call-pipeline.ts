@@ -9,11 +9,13 @@ import { isToolResult, ToolError } from "../registry/tool-result.js";
 import { toViolations } from "../registry/json-schema.js";
 import { checkAccess } from "../security/authorize.js";
 import { anonymousPrincipal, type Principal } from "../security/principal.js";
-import { createToolRateLimiter, type ToolRateLimiter } from "../security/rate-limit.js";
+import { clientAddressKey } from "../security/client-address.js";
+import { createToolRateLimiter, type RateLimitRule, type ToolRateLimiter } from "../security/rate-limit.js";
 import type { Authenticator, CallerInfo } from "./caller.js";
 import {
   canceled,
   deadlineExceeded,
+  type DeadlineSource,
   invalidArguments,
   invalidOutput,
   limitExceeded,
@@ -114,6 +116,17 @@ export interface CallObserver {
   callEnded?(call: ObservedCall, outcome: CallOutcome): void;
 }
 
+/** Server-wide request budgets besides the manifests' per-tool ones. */
+export interface RequestLimits {
+  /** Requests per identified caller. */
+  readonly perCaller?: RateLimitRule | undefined;
+  /**
+   * Requests per client address (IPv6 per /64) for anonymous callers; requests with bad
+   * credentials spend from it too, so guessing keys or tokens is limited as well.
+   */
+  readonly anonymousPerIp?: RateLimitRule | undefined;
+}
+
 /** Options of {@link createCallPipeline}. */
 export interface CallPipelineOptions {
   /** Where tools are resolved. */
@@ -124,8 +137,14 @@ export interface CallPipelineOptions {
   readonly defaultTimeoutMs?: number | undefined;
   /** Deepest nesting of arguments accepted (default 32). */
   readonly maxArgumentDepth?: number | undefined;
-  /** Rate limiter for manifests' `rateLimit` (default: in memory). */
+  /** Rate limiter for manifests' `rateLimit` and the request limits (default: in memory). */
   readonly rateLimiter?: ToolRateLimiter | undefined;
+  /** Server-wide request budgets, across every tool and listing. */
+  readonly requestLimits?: RequestLimits | undefined;
+  /** Concurrent calls per tool when its manifest sets no maxConcurrency (default: unlimited). */
+  readonly defaultMaxConcurrency?: number | undefined;
+  /** Longest a streaming call may run, whatever its tool timeout (default 1 hour). */
+  readonly maxStreamDurationMs?: number | undefined;
   /** Told about every call's start and end (metrics, events, audit). */
   readonly observers?: readonly CallObserver[] | undefined;
   /** Told when an observer throws (the call goes on regardless). */
@@ -175,9 +194,36 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
   let draining = false;
   const idleWaiters: (() => void)[] = [];
 
+  const { perCaller, anonymousPerIp } = options.requestLimits ?? {};
+  const defaultMaxConcurrency = options.defaultMaxConcurrency;
+  const maxStreamDurationMs = options.maxStreamDurationMs ?? 3_600_000;
+
+  /** Authenticates, spending the client address's budget on bad credentials. */
+  async function identify(caller: CallerInfo): Promise<Principal> {
+    try {
+      return await authenticateCaller(caller);
+    } catch (err) {
+      if (anonymousPerIp !== undefined && caller.peer !== undefined) {
+        await rateLimiter.consumeRequest("address", anonymousPerIp, clientAddressKey(caller.peer));
+      }
+      throw err;
+    }
+  }
+
+  /** Spends one request from the caller's server-wide budget, when one is configured. */
+  function spendRequest(principal: Principal, caller: CallerInfo): Promise<void> | undefined {
+    if (principal.anonymous) {
+      if (anonymousPerIp === undefined || caller.peer === undefined) return undefined;
+      return rateLimiter.consumeRequest("address", anonymousPerIp, clientAddressKey(caller.peer));
+    }
+    return perCaller === undefined ? undefined : rateLimiter.consumeRequest("caller", perCaller, principal.id);
+  }
+
   async function authenticate(caller: CallerInfo): Promise<Principal> {
     if (draining) throw shuttingDown();
-    return authenticateCaller(caller);
+    const principal = await identify(caller);
+    await spendRequest(principal, caller);
+    return principal;
   }
 
   function resolveFor(principal: Principal, name: string, version?: string): RegisteredTool {
@@ -244,8 +290,10 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
   async function run(request: CallRequest, observed: MutableObservedCall | undefined): Promise<CallResult> {
     if (draining) throw shuttingDown();
     const requestId = request.requestId ?? nextRequestId();
-    const principal = await authenticateCaller(request.caller);
+    const principal = await identify(request.caller);
     if (observed !== undefined) observed.principal = principal;
+    const spent = spendRequest(principal, request.caller);
+    if (spent !== undefined) await spent;
     const tool = resolveFor(principal, request.name, request.version);
     if (observed !== undefined) {
       observed.tool = tool;
@@ -253,8 +301,8 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     }
     const { manifest } = tool;
 
-    const rateKey = principal.anonymous && request.caller.peer ? `ip:${request.caller.peer}` : principal.id;
     if (manifest.rateLimit !== undefined) {
+      const rateKey = principal.anonymous && request.caller.peer ? clientAddressKey(request.caller.peer) : principal.id;
       await rateLimiter.consume(tool.name, manifest.rateLimit, rateKey);
     }
 
@@ -269,15 +317,24 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
       throw invalidArguments(tool.name, toViolations(tool.validateInput.errors));
     }
 
-    const limit = manifest.maxConcurrency;
+    const limit = manifest.maxConcurrency ?? defaultMaxConcurrency;
     if (limit !== undefined && (concurrency.get(tool) ?? 0) >= limit) {
       throw limitExceeded(`tool "${tool.name}" is already running its maximum of ${limit} calls`, 1000, "CONCURRENCY_LIMIT");
     }
     if (draining) throw shuttingDown();
     if (limit !== undefined) concurrency.set(tool, (concurrency.get(tool) ?? 0) + 1);
     const toolTimeout = manifest.timeoutMs ?? defaultTimeoutMs;
-    const byClient = request.clientTimeoutMs !== undefined && request.clientTimeoutMs < toolTimeout;
-    const timeoutMs = byClient ? (request.clientTimeoutMs as number) : toolTimeout;
+    // The tightest of the tool's timeout, the client's deadline and, for streams, the stream cap.
+    let timeoutMs = toolTimeout;
+    let limitedBy: DeadlineSource = "tool";
+    if (request.sink !== undefined && maxStreamDurationMs < timeoutMs) {
+      timeoutMs = maxStreamDurationMs;
+      limitedBy = "stream";
+    }
+    if (request.clientTimeoutMs !== undefined && request.clientTimeoutMs < timeoutMs) {
+      timeoutMs = request.clientTimeoutMs;
+      limitedBy = "client";
+    }
     const ctx = new CallContext(principal, requestId, Date.now() + timeoutMs, request.sink);
     running.add(ctx);
     if (observed !== undefined) {
@@ -285,7 +342,7 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
       notify(observers, (o) => o.callStarted?.(observed));
     }
     try {
-      return await execute(tool, args, request, ctx, timeoutMs, byClient);
+      return await execute(tool, args, request, ctx, timeoutMs, limitedBy);
     } finally {
       running.delete(ctx);
       if (limit !== undefined) {
@@ -310,7 +367,7 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     request: CallRequest,
     ctx: CallContext,
     timeoutMs: number,
-    byClient: boolean,
+    limitedBy: DeadlineSource,
   ): Promise<CallResult> {
     const requestId = ctx.requestId;
     if (request.signal.aborted) throw transportAbortReason(tool.name, request.signal.reason);
@@ -324,7 +381,7 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
       // A synchronous handler has already finished: no timer or abort wiring is needed.
       if (isThenable(returned)) {
         ctx.pending = returned;
-        returned = await settleWithinLimits(returned, ctx, request.signal, tool.name, timeoutMs, byClient);
+        returned = await settleWithinLimits(returned, ctx, request.signal, tool.name, timeoutMs, limitedBy);
       }
     } catch (err) {
       failed = true;
@@ -482,9 +539,9 @@ async function settleWithinLimits<T>(
   transportSignal: AbortSignal,
   tool: string,
   timeoutMs: number,
-  byClient: boolean,
+  limitedBy: DeadlineSource,
 ): Promise<T> {
-  const timer = setTimeout(abortOnTimeout, timeoutMs, ctx, tool, timeoutMs, byClient);
+  const timer = setTimeout(abortOnTimeout, timeoutMs, ctx, tool, timeoutMs, limitedBy);
   const onTransportAbort = () => ctx.abort(transportAbortReason(tool, transportSignal.reason));
   if (transportSignal.aborted) onTransportAbort();
   else transportSignal.addEventListener("abort", onTransportAbort, { once: true });
@@ -496,8 +553,8 @@ async function settleWithinLimits<T>(
   }
 }
 
-function abortOnTimeout(ctx: CallContext, tool: string, timeoutMs: number, byClient: boolean): void {
-  ctx.abort(deadlineExceeded(tool, timeoutMs, byClient));
+function abortOnTimeout(ctx: CallContext, tool: string, timeoutMs: number, limitedBy: DeadlineSource): void {
+  ctx.abort(deadlineExceeded(tool, timeoutMs, limitedBy));
 }
 
 /** Authorization of `principal` for a registered tool: undefined when allowed, else the error. */

@@ -59,6 +59,16 @@ export function unauthenticated(tool: string, level: string): ConnectError {
   );
 }
 
+/**
+ * Credentials were sent but are not valid. Never a silent downgrade to anonymous: the caller
+ * meant to be someone, and should learn that it is not. `reason` never contains the secret.
+ */
+export function invalidCredentials(reason: string): ConnectError {
+  return new ConnectError(`invalid credentials: ${reason}`, Code.Unauthenticated, undefined, [
+    errorInfo("INVALID_CREDENTIALS", {}),
+  ]);
+}
+
 /** A known caller whose level or grants are too low for the tool. */
 export function permissionDenied(tool: string, message: string, requiredLevel: string): ConnectError {
   return new ConnectError(message, Code.PermissionDenied, undefined, [
@@ -69,22 +79,27 @@ export function permissionDenied(tool: string, message: string, requiredLevel: s
 /** A rate or concurrency limit was hit; carries when to retry. */
 export function limitExceeded(message: string, retryAfterMs: number, reason: string): ConnectError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new ConnectError(`${message}; retry after ${seconds}s`, Code.ResourceExhausted, undefined, [
+  // Retry-After reaches plain HTTP clients (curl, Connect unary) as a response header.
+  return new ConnectError(`${message}; retry after ${seconds}s`, Code.ResourceExhausted, { "retry-after": String(seconds) }, [
     { desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(Math.max(0, retryAfterMs)) }) },
     errorInfo(reason, { retryAfterSeconds: String(seconds) }),
   ]);
 }
 
-/** The tool ran past its time limit or the client's deadline. */
-export function deadlineExceeded(tool: string, ms: number, byClient: boolean): ConnectError {
-  return new ConnectError(
-    byClient
+/** Which limit ended a call that ran too long. */
+export type DeadlineSource = "tool" | "client" | "stream";
+
+/** The tool ran past its time limit, the client's deadline, or the longest a stream may stay open. */
+export function deadlineExceeded(tool: string, ms: number, by: DeadlineSource): ConnectError {
+  const message =
+    by === "client"
       ? `tool "${tool}" did not finish within the client's deadline (${ms} ms)`
-      : `tool "${tool}" timed out after ${ms} ms`,
-    Code.DeadlineExceeded,
-    undefined,
-    [errorInfo("TIMEOUT", { tool, timeoutMs: String(ms) })],
-  );
+      : by === "stream"
+        ? `stream of tool "${tool}" reached the server's maximum stream duration (${ms} ms)`
+        : `tool "${tool}" timed out after ${ms} ms`;
+  return new ConnectError(message, Code.DeadlineExceeded, undefined, [
+    errorInfo(by === "stream" ? "STREAM_DURATION_LIMIT" : "TIMEOUT", { tool, timeoutMs: String(ms) }),
+  ]);
 }
 
 /** The client cancelled the call or went away. */

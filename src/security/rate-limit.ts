@@ -1,7 +1,8 @@
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import type { Redis } from "ioredis";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { limitExceeded } from "../runtime/errors.js";
 
-/** A manifest's call budget. */
+/** A call budget: so many calls per window. */
 export interface RateLimitRule {
   /** Calls allowed per window. */
   readonly maxCalls: number;
@@ -9,45 +10,86 @@ export interface RateLimitRule {
   readonly windowSeconds: number;
 }
 
-/** Consumes call budgets per tool and caller. */
+/** Where budgets are kept. */
+export interface RateLimiterStoreOptions {
+  /**
+   * Keep budgets in Redis so every instance shares them (RateLimiterRedis). While Redis is away
+   * each instance falls back to an in-memory budget of the same size.
+   */
+  readonly redis?: Redis | undefined;
+  /** Prefix of every Redis key (default "toolwire:"). */
+  readonly keyPrefix?: string | undefined;
+}
+
+/** Consumes call budgets: per tool and caller (manifests), and per caller or address (config). */
 export interface ToolRateLimiter {
   /**
    * Takes one call from the budget of `caller` on `tool`; rejects with resource_exhausted
    * (carrying the retry delay) when the budget is spent.
    */
   consume(tool: string, rule: RateLimitRule, caller: string): Promise<void>;
+  /**
+   * Takes one request from the server-wide budget of a caller ("caller") or of an anonymous
+   * client address ("address"), across every tool.
+   */
+  consumeRequest(scope: "caller" | "address", rule: RateLimitRule, key: string): Promise<void>;
 }
 
 /**
- * Creates the in-memory rate limiter (rate-limiter-flexible), one limiter per tool and rule so
- * that a changed manifest gets a fresh budget.
+ * Creates the rate limiter (rate-limiter-flexible): in memory by default, in Redis when given a
+ * client. One limiter per bucket and rule, so a changed manifest or config gets a fresh budget.
  */
-export function createToolRateLimiter(): ToolRateLimiter {
-  const limiters = new Map<string, RateLimiterMemory>();
+export function createToolRateLimiter(options: RateLimiterStoreOptions = {}): ToolRateLimiter {
+  const limiters = new Map<string, RateLimiterAbstract>();
+  const prefix = `${options.keyPrefix ?? "toolwire:"}rl:`;
+
+  function limiterFor(bucket: string, rule: RateLimitRule): RateLimiterAbstract {
+    const key = `${bucket}:${rule.maxCalls}:${rule.windowSeconds}`;
+    let limiter = limiters.get(key);
+    if (limiter === undefined) {
+      const base = { keyPrefix: `${prefix}${key}`, points: rule.maxCalls, duration: rule.windowSeconds };
+      limiter =
+        options.redis === undefined
+          ? new RateLimiterMemory(base)
+          : new RateLimiterRedis({
+              ...base,
+              storeClient: options.redis,
+              // Fail fast while disconnected, so the in-memory insurance answers at once.
+              rejectIfRedisNotReady: true,
+              insuranceLimiter: new RateLimiterMemory(base),
+            });
+      limiters.set(key, limiter);
+    }
+    return limiter;
+  }
+
+  async function take(limiter: RateLimiterAbstract, key: string, describe: () => string, reason: string): Promise<void> {
+    try {
+      await limiter.consume(key, 1);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw limitExceeded(describe(), err.msBeforeNext, reason);
+      throw err;
+    }
+  }
+
   return {
-    async consume(tool, rule, caller) {
-      const key = `${tool}\u0000${rule.maxCalls}\u0000${rule.windowSeconds}`;
-      let limiter = limiters.get(key);
-      if (limiter === undefined) {
-        limiter = new RateLimiterMemory({
-          keyPrefix: tool,
-          points: rule.maxCalls,
-          duration: rule.windowSeconds,
-        });
-        limiters.set(key, limiter);
-      }
-      try {
-        await limiter.consume(caller, 1);
-      } catch (err) {
-        if (err instanceof RateLimiterRes) {
-          throw limitExceeded(
-            `rate limit of tool "${tool}" reached: ${rule.maxCalls} calls per ${rule.windowSeconds}s for caller "${caller}"`,
-            err.msBeforeNext,
-            "RATE_LIMITED",
-          );
-        }
-        throw err;
-      }
+    consume(tool, rule, caller) {
+      return take(
+        limiterFor(`tool:${tool}`, rule),
+        caller,
+        () => `rate limit of tool "${tool}" reached: ${rule.maxCalls} calls per ${rule.windowSeconds}s for caller "${caller}"`,
+        "RATE_LIMITED",
+      );
+    },
+    consumeRequest(scope, rule, key) {
+      return take(
+        limiterFor(scope, rule),
+        key,
+        () =>
+          `request rate limit reached: ${rule.maxCalls} requests per ${rule.windowSeconds}s for ` +
+          (scope === "caller" ? `caller "${key}"` : `anonymous callers from ${key.replace(/^ip:/, "")}`),
+        "RATE_LIMITED",
+      );
     },
   };
 }

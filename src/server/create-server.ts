@@ -8,7 +8,9 @@ import { pino, type Logger } from "pino";
 import { ToolService } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
 import type { AnyToolDefinition } from "../registry/define-tool.js";
 import { createToolRegistry, type ToolRegistry } from "../registry/tool-registry.js";
-import { createCallPipeline, type CallPipeline } from "../runtime/call-pipeline.js";
+import { createCallPipeline, type CallObserver, type CallPipeline, type RequestLimits } from "../runtime/call-pipeline.js";
+import { createOriginPolicy } from "../security/origin-policy.js";
+import type { ToolRateLimiter } from "../security/rate-limit.js";
 import type { Authenticator } from "../runtime/caller.js";
 import { version } from "../version.js";
 import { peerAddressKey } from "./caller-info.js";
@@ -32,8 +34,32 @@ export interface ToolwireServerOptions {
   readonly authenticate?: Authenticator;
   /** Serve TLS (HTTP/2 and HTTP/1.1 negotiated by ALPN) with this PEM certificate and key. */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
-  /** Largest request message accepted, in bytes (default 1 MiB). */
+  /** Largest request message accepted on Connect, gRPC and gRPC-Web, in bytes (default 1 MiB). */
   readonly maxBodyBytes?: number;
+  /** Largest request body on plain HTTP routes such as /mcp, in bytes (default: maxBodyBytes). */
+  readonly maxPlainBodyBytes?: number;
+  /** Rate limiter for manifests' rateLimit and the request limits (default: in memory). */
+  readonly rateLimiter?: ToolRateLimiter;
+  /** Server-wide request budgets per caller and per anonymous address. */
+  readonly requestLimits?: RequestLimits;
+  /** Concurrent calls per tool when its manifest sets none (default: unlimited). */
+  readonly defaultMaxConcurrency?: number;
+  /** Deepest nesting of tool arguments (default 32). */
+  readonly maxArgumentDepth?: number;
+  /** Longest a server stream stays open, in ms (default 3 600 000). */
+  readonly maxStreamDurationMs?: number;
+  /** Idle HTTP/1.1 keep-alive connections and HTTP/2 sessions close after this long, in ms (default 30 000). */
+  readonly idleTimeoutMs?: number;
+  /** Largest request header block, in bytes (default 16 384). */
+  readonly maxHeaderBytes?: number;
+  /** HTTP/2 streams one client may have open at once (default 256). */
+  readonly maxConcurrentStreams?: number;
+  /** Host header values served (DNS rebinding protection); default: loopback names on loopback, any otherwise. */
+  readonly allowedHosts?: readonly string[];
+  /** Browser origins allowed cross-origin (CORS); "*" allows any; default none. */
+  readonly corsOrigins?: readonly string[];
+  /** Observers of every call (metrics, events, audit). */
+  readonly observers?: readonly CallObserver[];
   /** How long shutdown waits for running calls before aborting them, in ms (default 10 000). */
   readonly shutdownGraceMs?: number;
   /** Time limit for tools whose manifest sets none, in ms (default 30 000). */
@@ -77,12 +103,24 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     registry,
     authenticate: options.authenticate,
     defaultTimeoutMs: options.defaultTimeoutMs,
+    rateLimiter: options.rateLimiter,
+    requestLimits: options.requestLimits,
+    defaultMaxConcurrency: options.defaultMaxConcurrency,
+    maxArgumentDepth: options.maxArgumentDepth,
+    maxStreamDurationMs: options.maxStreamDurationMs,
+    observers: options.observers,
+    onObserverError: (error) => logger.error({ err: error }, "call observer threw"),
     onHandlerError: (tool, requestId, error) =>
       logger.error({ err: error, tool: tool.name, version: tool.version, requestId }, "tool handler threw"),
   });
   const startedAt = Date.now();
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+  const maxHeaderBytes = options.maxHeaderBytes ?? 16 * 1024;
+  const maxConcurrentStreams = options.maxConcurrentStreams ?? 256;
+  const listenHost = options.host ?? "127.0.0.1";
+  const originPolicy = createOriginPolicy({ listenHost, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
 
   // Streams whose last messages may still be on their way out when the pipeline has drained.
   const streams: StreamTracker = { open: 0 };
@@ -96,7 +134,8 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     logger,
     startedAt,
     streams,
-    maxBodyBytes,
+    maxBodyBytes: options.maxPlainBodyBytes ?? maxBodyBytes,
+    maxStreamDurationMs: options.maxStreamDurationMs ?? 3_600_000,
     get url() {
       return url;
     },
@@ -130,6 +169,31 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
 
   const gate = createRequestGate(services);
   const handler: typeof connectHandler = (req, res) => {
+    const host = req.headers.host ?? req.headers[":authority"];
+    const hostRefusal = originPolicy.checkHost(typeof host === "string" ? host : undefined);
+    if (hostRefusal !== undefined) {
+      writeJsonError(res, 403, "permission_denied", hostRefusal);
+      return;
+    }
+    const origin = req.headers.origin;
+    const verdict = originPolicy.checkOrigin(origin, typeof host === "string" ? host : undefined);
+    if (verdict === "refused") {
+      writeJsonError(
+        res,
+        403,
+        "permission_denied",
+        `Origin "${(origin ?? "").slice(0, 200)}" may not call this server; allow it in server.corsOrigins in the config`,
+      );
+      return;
+    }
+    if (verdict === "cors" && origin !== undefined) {
+      if (req.method === "OPTIONS") {
+        res.writeHead(204, originPolicy.preflightHeaders(origin));
+        res.end();
+        return;
+      }
+      for (const [name, value] of Object.entries(originPolicy.corsHeaders(origin))) res.setHeader(name, value);
+    }
     const refusal = gate(req);
     if (refusal !== undefined) {
       writeJsonError(res, refusal.status, refusal.code, refusal.message, refusal.headers);
@@ -187,13 +251,21 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
   const trackSession = (session: Http2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    // A session with no traffic for the idle time is closed gracefully (open streams finish).
+    session.setTimeout(idleTimeoutMs, () => session.close());
   };
   let listener: NetServer;
   let h1: HttpServer | undefined;
 
   if (options.tls !== undefined) {
     const secure = createSecureServer(
-      { cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, settings: { maxConcurrentStreams: 256 } },
+      {
+        cert: options.tls.cert,
+        key: options.tls.key,
+        allowHTTP1: true,
+        settings: { maxConcurrentStreams, maxHeaderListSize: maxHeaderBytes },
+        maxSendHeaderBlockLength: maxHeaderBytes,
+      },
       handler,
     );
     secure.on("session", trackSession);
@@ -207,14 +279,17 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
       {
         headersTimeout: headersTimeoutMs,
         requestTimeout: 300_000,
-        keepAliveTimeout: 5_000,
-        maxHeaderSize: 16 * 1024,
+        keepAliveTimeout: idleTimeoutMs,
+        maxHeaderSize: maxHeaderBytes,
         // How often the timeouts above are checked.
         connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs),
       },
       handler,
     );
-    const h2 = createHttp2Server({ settings: { maxConcurrentStreams: 256 }, maxHeaderListPairs: 256 }, handler);
+    const h2 = createHttp2Server(
+      { settings: { maxConcurrentStreams, maxHeaderListSize: maxHeaderBytes }, maxHeaderListPairs: 256 },
+      handler,
+    );
     h2.on("session", trackSession);
     listener = createProtocolSniffer({ http1: h1, http2: h2, firstByteTimeoutMs: headersTimeoutMs });
     listener.on("connection", (socket: Socket) => {
@@ -233,7 +308,7 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     listen() {
       return new Promise((resolve, reject) => {
         listener.once("error", reject);
-        listener.listen(options.port ?? 8081, options.host ?? "127.0.0.1", () => {
+        listener.listen(options.port ?? 8081, listenHost, () => {
           listener.off("error", reject);
           const address = listener.address() as AddressInfo;
           const host = address.family === "IPv6" ? `[${address.address}]` : address.address;

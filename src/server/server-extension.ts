@@ -33,8 +33,10 @@ export interface ServerContext {
   readonly startedAt: number;
   /** CallToolStream responses still open. */
   readonly streams: StreamTracker;
-  /** Largest request body accepted, in bytes. */
+  /** Largest request body a plain HTTP route should accept, in bytes (answer 413 above it). */
   readonly maxBodyBytes: number;
+  /** Longest a server stream (WatchEvents, /events) may stay open, in ms; end it then so the client resumes. */
+  readonly maxStreamDurationMs: number;
   /** Base URL once listening, "" before. */
   readonly url: string;
   /** Whether shutdown has begun. */

@@ -29,8 +29,9 @@ describe("call tracking", () => {
   it("counts calls that share a client request id separately, and drains both", async () => {
     const pipeline = pipelineWithTool(async (ms) => (await sleep(ms), { ms }));
     const signal = new AbortController().signal;
-    const long = pipeline.call({ name: "wait", arguments: { ms: 300 }, caller, signal, requestId: "same" });
-    const short = pipeline.call({ name: "wait", arguments: { ms: 20 }, caller, signal, requestId: "same" });
+    // Wide margins: the poll below must see both running even on a loaded machine.
+    const long = pipeline.call({ name: "wait", arguments: { ms: 1500 }, caller, signal, requestId: "same" });
+    const short = pipeline.call({ name: "wait", arguments: { ms: 500 }, caller, signal, requestId: "same" });
     await expect.poll(() => pipeline.inFlight).toBe(2);
     await short;
     expect(pipeline.inFlight).toBe(1);
@@ -38,7 +39,7 @@ describe("call tracking", () => {
     const drain = pipeline.drain(5_000).then(() => (drained = true));
     await sleep(50);
     expect(drained).toBe(false);
-    expect((await long).structuredContent).toEqual({ ms: 300 });
+    expect((await long).structuredContent).toEqual({ ms: 1500 });
     await drain;
     expect(pipeline.inFlight).toBe(0);
   });

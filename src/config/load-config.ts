@@ -1,0 +1,65 @@
+import { readFile } from "node:fs/promises";
+import type { ToolwireConfig } from "../../gen/schema/config.js";
+import configSchema from "../../schemas/config.schema.json" with { type: "json" };
+import { createSchemaCompiler, toViolations } from "../registry/json-schema.js";
+import { ConfigError } from "./config-error.js";
+
+// No defaults: the loaded config says only what the operator wrote; defaults live in one place.
+const checkSchema = createSchemaCompiler({ useDefaults: false }).compile<ToolwireConfig>(configSchema);
+
+/** Checks a parsed configuration against `schemas/config.schema.json`; throws {@link ConfigError}. */
+export function validateConfig(value: unknown, source: string): ToolwireConfig {
+  if (!checkSchema(value)) throw new ConfigError(source, toViolations(checkSchema.errors));
+  const jwt = value.auth?.jwt;
+  if (jwt !== undefined) {
+    const sources = [jwt.secret, jwt.publicKeyFile, jwt.jwksFile].filter((s) => s !== undefined).length;
+    if (sources !== 1) {
+      throw new ConfigError(source, [
+        { pointer: "/auth/jwt", keyword: "oneOf", message: "needs exactly one of secret, publicKeyFile or jwksFile" },
+      ]);
+    }
+  }
+  const ids = new Set<string>();
+  for (const [i, key] of (value.auth?.apiKeys ?? []).entries()) {
+    if (ids.has(key.id)) {
+      throw new ConfigError(source, [{ pointer: `/auth/apiKeys/${i}/id`, keyword: "unique", message: `repeats the id "${key.id}"` }]);
+    }
+    ids.add(key.id);
+  }
+  return value;
+}
+
+/** Reads and validates a JSON config file; throws {@link ConfigError} naming the file. */
+export async function loadConfigFile(path: string): Promise<ToolwireConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
+    throw new ConfigError(path, [{ pointer: "", keyword: "file", message: `cannot be read: ${reason}` }]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(path, [{ pointer: "", keyword: "json", message: `is not JSON: ${(err as Error).message}` }]);
+  }
+  return validateConfig(parsed, path);
+}
+
+/** Merges configs: later ones win; objects merge key by key, arrays and values are replaced. */
+export function mergeConfigs(...configs: readonly ToolwireConfig[]): ToolwireConfig {
+  const merge = (a: unknown, b: unknown): unknown => {
+    if (isObject(a) && isObject(b)) {
+      const out: Record<string, unknown> = { ...a };
+      for (const [k, v] of Object.entries(b)) if (v !== undefined) out[k] = merge(a[k], v);
+      return out;
+    }
+    return b === undefined ? a : b;
+  };
+  return configs.reduce<ToolwireConfig>((acc, c) => merge(acc, c) as ToolwireConfig, {});
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
