@@ -6,6 +6,7 @@ export {
   type CallResult,
   type CallSink,
   type CallObserver,
+  type RequestLimits,
   type CallOutcome,
   type ObservedCall,
   codeName,
