@@ -169,6 +169,11 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
 
   const gate = createRequestGate(services);
   const handler: typeof connectHandler = (req, res) => {
+    // Node enforces the header cap on HTTP/1.1 (431) but only advertises it on HTTP/2.
+    if (req.httpVersionMajor === 2 && headerBytes(req.rawHeaders) > maxHeaderBytes) {
+      writeJsonError(res, 431, "resource_exhausted", `request headers are larger than the server's limit of ${maxHeaderBytes} bytes`);
+      return;
+    }
     const host = req.headers.host ?? req.headers[":authority"];
     const hostRefusal = originPolicy.checkHost(typeof host === "string" ? host : undefined);
     if (hostRefusal !== undefined) {
@@ -343,6 +348,13 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
       return closing;
     },
   };
+}
+
+/** Size of a header list as HTTP/2 counts it: names, values and 32 bytes of overhead each. */
+function headerBytes(rawHeaders: readonly string[]): number {
+  let size = 0;
+  for (const item of rawHeaders) size += item.length;
+  return size + 16 * rawHeaders.length;
 }
 
 /** Resolves once `done()` holds or the deadline (epoch ms) passes, checking every 20 ms. */
