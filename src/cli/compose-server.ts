@@ -1,7 +1,12 @@
 import type { Logger } from "pino";
 import { createToolwireServer, type ServerExtensionFactory, type ToolwireServer, type ToolwireServerOptions } from "../server/index.js";
+import { createMonitoring } from "../server/monitoring.js";
 import type { SecurityLevelName } from "../security/security-level.js";
 import { builtinTools } from "../tools/index.js";
+import { createPluginManager, type PluginManager } from "../registry/plugin-manager.js";
+import { createToolRegistry } from "../registry/tool-registry.js";
+import { createRegistryAdmin } from "../server/registry-service.js";
+import { createMcpEndpoint } from "../mcp/index.js";
 
 /** What `toolwire serve` builds its server from. */
 export type ServeSettings = Omit<ToolwireServerOptions, "tools" | "extensions" | "logger"> & {
@@ -11,15 +16,29 @@ export type ServeSettings = Omit<ToolwireServerOptions, "tools" | "extensions" |
   readonly monitoringLevel?: SecurityLevelName;
   /** Whether events carry call arguments (default false). */
   readonly eventArguments?: boolean;
+  /** Plugin directories whose tools are served beside the built-in ones. */
+  readonly pluginDirs?: readonly string[];
+};
+
+/** The composed server and its plugin manager (load plugins with `plugins.reload()`). */
+export type ComposedServer = ToolwireServer & {
+  /** Loads and reloads the plugin directories. */
+  readonly plugins: PluginManager;
 };
 
 /**
  * The server `toolwire serve` runs: the built-in tools and every surface on one port. The README
  * test builds its server here too, so the documented commands run against what users run.
  */
-export function composeServer(settings: ServeSettings): ToolwireServer {
+export function composeServer(settings: ServeSettings): ComposedServer {
+  const { monitoringLevel: _level, eventArguments: _arguments, pluginDirs = [], ...options } = settings;
+  const registry = options.registry ?? createToolRegistry();
+  const plugins = createPluginManager({ registry, dirs: pluginDirs, logger: settings.logger });
   // Every surface beyond ToolService and /health plugs in here, one line each.
-  const extensions: ServerExtensionFactory[] = [];
-  const { monitoringLevel: _level, eventArguments: _arguments, ...options } = settings;
-  return createToolwireServer({ ...options, tools: builtinTools, extensions });
+  const extensions: ServerExtensionFactory[] = [
+    createRegistryAdmin({ plugins }),
+    createMonitoring({ access: { events: settings.monitoringLevel, stats: settings.monitoringLevel, metrics: settings.monitoringLevel }, includeArguments: settings.eventArguments }),
+    createMcpEndpoint(),
+  ];
+  return Object.assign(createToolwireServer({ ...options, registry, tools: builtinTools, extensions }), { plugins });
 }

@@ -16,6 +16,8 @@ interface ServeFlags {
   logPretty?: boolean;
   corsOrigin?: string[];
   allowedHost?: string[];
+  plugins?: string[];
+  watch?: boolean;
 }
 
 function integer(min: number, max: number) {
@@ -46,6 +48,7 @@ function configFromFlags(flags: ServeFlags): ToolwireConfig {
     },
     limits: { maxBodyBytes: flags.maxBodyBytes },
     logging: { level: flags.logLevel as NonNullable<ToolwireConfig["logging"]>["level"], pretty: flags.logPretty },
+    pluginDirs: flags.plugins?.map((dir) => resolve(dir)),
   };
 }
 
@@ -75,6 +78,8 @@ export function registerServeCommand(program: Command): void {
     .option("--log-pretty", "human-readable log lines instead of JSON; env TOOLWIRE_LOG_PRETTY=1")
     .option("--cors-origin <origin>", "allow this browser origin (repeatable); env TOOLWIRE_CORS_ORIGINS", collect)
     .option("--allowed-host <host>", "serve this Host header (repeatable); env TOOLWIRE_ALLOWED_HOSTS", collect)
+    .option("--plugins <dir>", "serve the tools of the plugins in this directory (repeatable); env TOOLWIRE_PLUGIN_DIRS", collect)
+    .option("--watch", "reload plugins when their files change")
     .addHelpText(
       "after",
       "\nSettings come from the config file, then environment variables, then flags (later wins).\n" +
@@ -122,8 +127,16 @@ export function registerServeCommand(program: Command): void {
         requestLimits: settings.requestLimits,
         monitoringLevel: settings.monitoring.level,
         eventArguments: settings.monitoring.includeArguments,
+        pluginDirs: settings.pluginDirs,
         logger,
       });
+      // A broken plugin is reported and skipped; everything else is served.
+      const report = await server.plugins.reload();
+      for (const failure of report.failures) process.stderr.write(`toolwire serve: plugin ${failure.file}: ${failure.reason}\n`);
+      if (flags.watch === true) {
+        if (settings.pluginDirs.length === 0) program.error("toolwire serve: --watch needs plugin directories (--plugins or pluginDirs)");
+        server.plugins.watch();
+      }
       try {
         const { url } = await server.listen();
         process.stdout.write(`toolwire listening on ${url} (${server.registry.size} tools)\n`);

@@ -1,4 +1,5 @@
 import type { JSONWebKeySet } from "jose";
+import { resolve } from "node:path";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { ToolwireConfig } from "../../gen/schema/config.js";
@@ -49,7 +50,7 @@ export interface ServerSettings {
   readonly logging: { readonly level: string; readonly pretty: boolean };
   /** Who may read monitoring data, and whether events carry arguments. */
   readonly monitoring: { readonly level: SecurityLevelName; readonly includeArguments: boolean };
-  /** Plugin directories, as given. */
+  /** Plugin directories, resolved against the config file's directory. */
   readonly pluginDirs: readonly string[];
   /** The Redis client, when configured (shared by every feature that uses Redis). */
   readonly redis: Redis | undefined;
@@ -101,6 +102,15 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
     }
   }
 
+  const tlsFiles =
+    tls === undefined
+      ? undefined
+      : {
+          cert: await readConfigFile(tls.certFile, "/server/tls/certFile", context),
+          key: await readConfigFile(tls.keyFile, "/server/tls/keyFile", context),
+        };
+
+  // Last, so that no other setting can fail after the connection is open and leave it open.
   let redis: Redis | undefined;
   if (config.redis !== undefined) {
     const url = await readSecret(config.redis.url, "/redis/url", context);
@@ -110,13 +120,7 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
   return {
     host: config.server?.host ?? "127.0.0.1",
     port: config.server?.port ?? 8081,
-    tls:
-      tls === undefined
-        ? undefined
-        : {
-            cert: await readConfigFile(tls.certFile, "/server/tls/certFile", context),
-            key: await readConfigFile(tls.keyFile, "/server/tls/keyFile", context),
-          },
+    tls: tlsFiles,
     shutdownGraceMs: config.server?.shutdownGraceMs,
     defaultTimeoutMs: config.server?.defaultTimeoutMs,
     allowedHosts: config.server?.allowedHosts,
@@ -127,7 +131,7 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
     requestLimits: { perCaller: config.rateLimits?.perCaller, anonymousPerIp: config.rateLimits?.anonymousPerIp },
     logging: { level: config.logging?.level ?? "info", pretty: config.logging?.pretty ?? false },
     monitoring: { level: config.monitoring?.level ?? "public", includeArguments: config.monitoring?.includeArguments ?? false },
-    pluginDirs: config.pluginDirs ?? [],
+    pluginDirs: (config.pluginDirs ?? []).map((dir) => resolve(context.baseDir, dir)),
     redis,
     async close() {
       if (redis !== undefined) await redis.quit().catch(() => redis?.disconnect());
@@ -154,12 +158,17 @@ async function connectRedis(url: string, connectTimeout: number, logger: Logger 
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
   });
-  redis.on("error", (err: Error) => logger?.warn({ err: err.message, redis: redactRedisUrl(url) }, "redis error"));
+  // connect() only rejects with "Connection is closed."; the error event says why.
+  let lastError: Error | undefined;
+  redis.on("error", (err: Error) => {
+    lastError = err;
+    logger?.warn({ err: err.message, redis: redactRedisUrl(url) }, "redis error");
+  });
   try {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    throw new Error(`cannot reach Redis at ${redactRedisUrl(url)}: ${(err as Error).message}`);
+    throw new Error(`cannot reach Redis at ${redactRedisUrl(url)}: ${(lastError ?? (err as Error)).message}`);
   }
   return redis;
 }

@@ -39,6 +39,13 @@ export interface RegistryChange {
 export interface ToolRegistry {
   /** Validates the manifest, compiles its schemas and adds the tool; throws on a duplicate version. */
   register(definition: AnyToolDefinition): RegisteredTool;
+  /**
+   * Registers a tool, or swaps it in for the registered tool of the same name and version in one
+   * step: calls already running keep the old handler, calls resolved afterwards get the new one.
+   */
+  replace(definition: AnyToolDefinition): RegisteredTool;
+  /** Marks one version deprecated or not; the default version follows. Throws not_found. */
+  setDeprecated(name: string, version: string, deprecated: boolean): RegisteredTool;
   /** Removes one version, or every version when none is given; returns how many were removed. */
   unregister(name: string, version?: string): number;
   /**
@@ -98,34 +105,61 @@ export function createToolRegistry(): ToolRegistry {
     for (const listener of listeners) listener(change);
   }
 
+  function prepare(definition: AnyToolDefinition): RegisteredTool {
+    const { descriptor } = definition;
+    // Input was validated against the manifest, so the erased handler type is safe to call.
+    const handler = definition.handler as ToolHandler;
+    const manifest = validateManifest(descriptor.manifest, descriptor.source);
+    return {
+      manifest,
+      name: manifest.name,
+      version: manifest.version,
+      securityLevel: securityLevelOf(manifest.securityLevel ?? "public"),
+      handler,
+      validateInput: compile(manifest.input),
+      validateOutput: manifest.output === undefined ? undefined : compile(manifest.output),
+      source: descriptor.source,
+    };
+  }
+
+  /** Puts `tool` in place of `old` (or adds it) and tells listeners; one synchronous step. */
+  function install(tool: RegisteredTool, old: RegisteredTool | undefined): void {
+    const others = (byName.get(tool.name) ?? []).filter((t) => t !== old);
+    byName.set(tool.name, [...others, tool].sort((a, b) => semver.rcompare(a.version, b.version)));
+    refreshDefault(tool.name);
+    if (old !== undefined) emit({ type: "unregistered", tool: old });
+    emit({ type: "registered", tool });
+  }
+
+  function find(name: string, version: string): RegisteredTool | undefined {
+    return byName.get(name)?.find((t) => t.version === version);
+  }
+
   return {
     register(definition) {
-      const { descriptor } = definition;
-      // Input was validated against the manifest, so the erased handler type is safe to call.
-      const handler = definition.handler as ToolHandler;
-      const manifest = validateManifest(descriptor.manifest, descriptor.source);
-      const existing = byName.get(manifest.name) ?? [];
-      if (existing.some((t) => t.version === manifest.version)) {
+      const tool = prepare(definition);
+      if (find(tool.name, tool.version) !== undefined) {
         throw new Error(
-          `tool "${manifest.name}" version ${manifest.version} is already registered` +
-            (descriptor.source ? ` (from ${descriptor.source})` : ""),
+          `tool "${tool.name}" version ${tool.version} is already registered` +
+            (tool.source ? ` (from ${tool.source})` : ""),
         );
       }
-      const level = manifest.securityLevel ?? "public";
-      const tool: RegisteredTool = {
-        manifest,
-        name: manifest.name,
-        version: manifest.version,
-        securityLevel: securityLevelOf(level),
-        handler,
-        validateInput: compile(manifest.input),
-        validateOutput: manifest.output === undefined ? undefined : compile(manifest.output),
-        source: descriptor.source,
-      };
-      const list = [...existing, tool].sort((a, b) => semver.rcompare(a.version, b.version));
-      byName.set(manifest.name, list);
-      refreshDefault(manifest.name);
-      emit({ type: "registered", tool });
+      install(tool, undefined);
+      return tool;
+    },
+
+    replace(definition) {
+      const tool = prepare(definition);
+      install(tool, find(tool.name, tool.version));
+      return tool;
+    },
+
+    setDeprecated(name, version, deprecated) {
+      const old = find(name, version);
+      if (old === undefined) throw toolNotFound(name, version, (byName.get(name) ?? []).map((t) => t.version));
+      if ((old.manifest.deprecated === true) === deprecated) return old;
+      const tool: RegisteredTool = { ...old, manifest: { ...old.manifest, deprecated } };
+      install(tool, old);
       return tool;
     },
 

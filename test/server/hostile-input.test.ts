@@ -39,7 +39,7 @@ afterAll(() => server.close());
 
 const headerText = fc.stringMatching(/^[\x21-\x7e][\x20-\x7e]{0,150}$/);
 const base64urlPart = fc.stringMatching(/^[A-Za-z0-9_-]{0,60}$/);
-const credentials = fc.oneof(
+const credentials: fc.Arbitrary<Record<string, string>> = fc.oneof(
   fc.constant<Record<string, string>>({}),
   headerText.map((v) => ({ authorization: v })),
   headerText.map((v) => ({ authorization: `Bearer ${v}` })),
