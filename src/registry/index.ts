@@ -8,3 +8,5 @@ export { validateManifest, ManifestError } from "./manifest-validation.js";
 export { createSchemaCompiler, toViolations, formatViolations, type SchemaViolation } from "./json-schema.js";
 export { createToolRegistry, type ToolRegistry, type RegisteredTool, type RegistryChange } from "./tool-registry.js";
 export { abortable } from "./abortable.js";
+export { findPluginUnits, loadPluginUnit, scanPlugins, type PluginFailure, type PluginScan, type PluginUnit } from "./plugin-loader.js";
+export { createPluginManager, type PluginManager, type PluginManagerOptions, type PluginReport } from "./plugin-manager.js";

@@ -83,9 +83,12 @@ export async function loadPluginUnit(unit: PluginUnit): Promise<AnyToolDefinitio
     return [{ descriptor: { manifest: manifest as never, source: unit.file }, handler: handler as AnyToolDefinition["handler"] }];
   }
   const module = await importFresh(unit.file);
-  const tools = Object.values(module).flatMap((value) => (Array.isArray(value) ? value : [value])).filter(isToolDefinition);
+  const tools = Object.values(module)
+    .flatMap((value) => (Array.isArray(value) ? value : [value]))
+    .map(asToolDefinition)
+    .filter((t): t is AnyToolDefinition => t !== undefined);
   if (tools.length === 0) {
-    throw new Error("exports no tools (export values made with defineTool(manifest, handler))");
+    throw new Error("exports no tools (export values made with defineTool(manifest, handler), or { manifest, handler } objects)");
   }
   return tools.map((tool) => {
     validateManifest(tool.descriptor.manifest, unit.file);
@@ -121,10 +124,20 @@ async function importFresh(file: string): Promise<Record<string, unknown>> {
   }
 }
 
-function isToolDefinition(value: unknown): value is AnyToolDefinition {
-  if (typeof value !== "object" || value === null) return false;
-  const candidate = value as { descriptor?: { manifest?: unknown }; handler?: unknown };
-  return typeof candidate.handler === "function" && typeof candidate.descriptor?.manifest === "object";
+/**
+ * A tool made with defineTool, or a plain `{ manifest, handler }` object (so a plain JavaScript
+ * plugin outside the project needs no import at all); undefined for any other export.
+ */
+function asToolDefinition(value: unknown): AnyToolDefinition | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const candidate = value as { descriptor?: { manifest?: unknown }; manifest?: unknown; handler?: unknown };
+  if (typeof candidate.handler !== "function") return undefined;
+  const handler = candidate.handler as AnyToolDefinition["handler"];
+  if (typeof candidate.descriptor?.manifest === "object") return { descriptor: candidate.descriptor as AnyToolDefinition["descriptor"], handler };
+  if (typeof candidate.manifest === "object" && candidate.manifest !== null) {
+    return { descriptor: { manifest: candidate.manifest as AnyToolDefinition["descriptor"]["manifest"] }, handler };
+  }
+  return undefined;
 }
 
 function describe(err: unknown): string {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
+import { createPluginDir, pluginModule } from "../helpers/plugin-files.js";
 import { toolClient } from "../helpers/server.js";
 
 const root = join(import.meta.dirname, "../..");
@@ -81,5 +82,20 @@ describe("toolwire serve", () => {
     const [code] = await once(child, "exit");
     expect(code).not.toBe(0);
     expect(stderr).toContain("expected a whole number from 0 to 65535");
+  });
+
+  it("serves plugin tools, reports a broken plugin with its file and reason, and keeps serving", async () => {
+    const dir = await createPluginDir();
+    try {
+      await dir.write("good.mjs", pluginModule("good_plugin", "1.0.0", "served"));
+      const broken = await dir.write("broken.mjs", "export const tool = {;\n");
+      const { url, output } = await serve(["--plugins", dir.path]);
+      const res = await toolClient(url).callTool({ name: "good_plugin" });
+      expect(res.structuredContent).toEqual({ says: "served" });
+      expect(output()).toContain(`toolwire serve: plugin ${broken}: cannot load broken.mjs`);
+      expect((await toolClient(url).listTools({})).tools.map((t) => t.name)).toContain("good_plugin");
+    } finally {
+      await dir.remove();
+    }
   });
 });
