@@ -49,8 +49,10 @@ export interface ToolwireConfig {
     defaultTimeoutMs?: number;
     /**
      * Host header values accepted (name or name:port), against DNS rebinding. Default: the loopback names when listening on loopback, anything otherwise.
+     *
+     * @minItems 1
      */
-    allowedHosts?: string[];
+    allowedHosts?: [string, ...string[]];
     /**
      * Browser origins allowed to call the server (CORS), e.g. "https://app.example.com"; "*" allows any. Default: none.
      */

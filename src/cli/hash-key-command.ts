@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Option, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { hashApiKey } from "../security/api-keys.js";
 
 /** Options of `toolwire hash-key`. */
@@ -8,6 +8,14 @@ interface HashKeyOptions {
   id?: string;
   level?: string;
   json?: boolean;
+}
+
+/** Checks --id as the config schema does, so the printed entry is one the config accepts. */
+function callerId(value: string): string {
+  if (!/^[A-Za-z0-9._:@-]{1,128}$/.test(value)) {
+    throw new InvalidArgumentError("use 1 to 128 of the characters A-Z a-z 0-9 . _ : @ -");
+  }
+  return value;
 }
 
 /** Reads all of standard input. */
@@ -26,7 +34,7 @@ export function registerHashKeyCommand(program: Command): void {
     .command("hash-key")
     .description("print the SHA-256 hash of an API key read from stdin, for auth.apiKeys in the config")
     .option("--generate", "generate a new random key, print it once, and its hash")
-    .option("--id <id>", "caller id for the printed config entry", "my-client")
+    .option("--id <id>", "caller id for the printed config entry", callerId, "my-client")
     .addOption(new Option("--level <level>", "level for the printed config entry").choices(["public", "authenticated", "restricted", "admin"]).default("authenticated"))
     .option("--json", "print a JSON object (key when generated, sha256, config entry)")
     .addHelpText("after", "\nExamples:\n  toolwire hash-key --generate --id ci-bot\n  printf %s \"$KEY\" | toolwire hash-key")

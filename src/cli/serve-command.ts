@@ -44,7 +44,8 @@ function configFromFlags(flags: ServeFlags): ToolwireConfig {
       tls,
       shutdownGraceMs: flags.shutdownGraceMs,
       corsOrigins: flags.corsOrigin,
-      allowedHosts: flags.allowedHost,
+      // commander collects at least one value when the flag is given at all.
+      allowedHosts: flags.allowedHost as [string, ...string[]] | undefined,
     },
     limits: { maxBodyBytes: flags.maxBodyBytes },
     logging: { level: flags.logLevel as NonNullable<ToolwireConfig["logging"]>["level"], pretty: flags.logPretty },
@@ -137,13 +138,6 @@ export function registerServeCommand(program: Command): void {
         if (settings.pluginDirs.length === 0) program.error("toolwire serve: --watch needs plugin directories (--plugins or pluginDirs)");
         server.plugins.watch();
       }
-      try {
-        const { url } = await server.listen();
-        process.stdout.write(`toolwire listening on ${url} (${server.registry.size} tools)\n`);
-      } catch (err) {
-        await settings.close();
-        program.error(`toolwire serve: cannot listen on ${settings.host}:${settings.port}: ${(err as Error).message}`);
-      }
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
         // A terminal's Ctrl-C reaches us twice under tsx (from the group and relayed); the grace
@@ -162,8 +156,16 @@ export function registerServeCommand(program: Command): void {
             },
           );
       };
+      // Before listening: a SIGTERM right after the "listening" line must drain, not kill.
       process.on("SIGTERM", stop);
       process.on("SIGINT", stop);
+      try {
+        const { url } = await server.listen();
+        process.stdout.write(`toolwire listening on ${url} (${server.registry.size} tools)\n`);
+      } catch (err) {
+        await settings.close();
+        program.error(`toolwire serve: cannot listen on ${settings.host}:${settings.port}: ${(err as Error).message}`);
+      }
     });
 }
 

@@ -38,7 +38,8 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
     switch (name) {
       case "TOOLWIRE_PORT":
       case "TOOLWIRE_MAX_BODY_BYTES": {
-        const n = Number(value);
+        // Number() would also take " " (as 0), "0x1f" and "1e3".
+        const n = /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
         if (!Number.isInteger(n)) {
           throw new ConfigError("environment", [{ pointer, keyword: "type", message: `${name}="${value}" must be a whole number` }]);
         }
@@ -46,7 +47,10 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
         break;
       }
       case "TOOLWIRE_LOG_PRETTY":
-        set(pointer, value === "1" || value.toLowerCase() === "true");
+        if (!/^(1|0|true|false|yes|no|on|off)$/i.test(value)) {
+          throw new ConfigError("environment", [{ pointer, keyword: "type", message: `${name}="${value}" must be 1, true, yes or on (or 0, false, no, off)` }]);
+        }
+        set(pointer, /^(1|true|yes|on)$/i.test(value));
         break;
       case "TOOLWIRE_ALLOWED_HOSTS":
       case "TOOLWIRE_CORS_ORIGINS":

@@ -20,11 +20,17 @@ export function validateConfig(value: unknown, source: string): ToolwireConfig {
     }
   }
   const ids = new Set<string>();
+  const hashes = new Set<string>();
   for (const [i, key] of (value.auth?.apiKeys ?? []).entries()) {
     if (ids.has(key.id)) {
       throw new ConfigError(source, [{ pointer: `/auth/apiKeys/${i}/id`, keyword: "unique", message: `repeats the id "${key.id}"` }]);
     }
+    // One key cannot be two callers: which one it means would depend on order.
+    if (hashes.has(key.sha256.toLowerCase())) {
+      throw new ConfigError(source, [{ pointer: `/auth/apiKeys/${i}/sha256`, keyword: "unique", message: "repeats the hash of another key" }]);
+    }
     ids.add(key.id);
+    hashes.add(key.sha256.toLowerCase());
   }
   return value;
 }
@@ -49,16 +55,20 @@ export async function loadConfigFile(path: string): Promise<ToolwireConfig> {
 
 /** Merges configs: later ones win; objects merge key by key, arrays and values are replaced. */
 export function mergeConfigs(...configs: readonly ToolwireConfig[]): ToolwireConfig {
-  const merge = (a: unknown, b: unknown): unknown => {
-    if (isObject(a) && isObject(b)) {
+  const merge = (a: unknown, b: unknown, pointer: string): unknown => {
+    // A secret reference is one value: { env } over { file } must not become { env, file }.
+    if (isObject(a) && isObject(b) && !secretPointers.has(pointer)) {
       const out: Record<string, unknown> = { ...a };
-      for (const [k, v] of Object.entries(b)) if (v !== undefined) out[k] = merge(a[k], v);
+      for (const [k, v] of Object.entries(b)) if (v !== undefined) out[k] = merge(a[k], v, `${pointer}/${k}`);
       return out;
     }
     return b === undefined ? a : b;
   };
-  return configs.reduce<ToolwireConfig>((acc, c) => merge(acc, c) as ToolwireConfig, {});
+  return configs.reduce<ToolwireConfig>((acc, c) => merge(acc, c, "") as ToolwireConfig, {});
 }
+
+/** Settings holding a secret reference ({ env }, { file } or a string), replaced whole when merged. */
+const secretPointers = new Set(["/auth/jwt/secret", "/redis/url"]);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -23,7 +23,13 @@ export async function readSecret(ref: SecretRef, pointer: string, context: Resol
     }
     return value;
   }
-  return (await readConfigFile(ref.file, pointer, context)).trim();
+  const value = (await readConfigFile(ref.file, pointer, context)).trim();
+  // Like an unset variable: an empty Redis URL would quietly mean localhost:6379.
+  if (value === "") {
+    const path = isAbsolute(ref.file) ? ref.file : resolve(context.baseDir, ref.file);
+    throw new ConfigError(path, [{ pointer, keyword: "file", message: "is empty" }]);
+  }
+  return value;
 }
 
 /** Reads a file named by the config (key, certificate, JWKS), relative to the config file. */

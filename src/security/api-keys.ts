@@ -34,8 +34,9 @@ export function createApiKeyVerifier(entries: readonly ApiKeyEntry[]): (key: str
       anonymous: false,
     }) satisfies Principal,
   }));
-  for (const [i, key] of keys.entries()) {
-    if (key.digest.length !== 32) throw new Error(`API key "${entries[i]?.id}": sha256 must be 64 hex digits`);
+  // Checked on the text: Buffer.from(hex) stops quietly at the first bad digit or an odd one out.
+  for (const entry of entries) {
+    if (!/^[0-9a-fA-F]{64}$/.test(entry.sha256)) throw new Error(`API key "${entry.id}": sha256 must be 64 hex digits`);
   }
   return (presented) => {
     const digest = createHash("sha256").update(presented, "utf8").digest();

@@ -46,6 +46,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       throw invalidCredentials('the Authorization header must be "Bearer <API key or token>"');
     }
     if (compactJwt.test(token)) {
+      // An API key may have the a.b.c shape too; the key check is cheap and constant-time.
+      const keyPrincipal = acceptsKeys ? verifyKey(token) : undefined;
+      if (keyPrincipal !== undefined) return keyPrincipal;
       if (verifyJwt === undefined) throw invalidCredentials("this server accepts no JWT bearer tokens");
       return verifyJwt(token);
     }

@@ -14,7 +14,9 @@ export function clientAddressKey(address: string): string {
   const [head = "", tail] = zoneless.split("::", 2);
   const headGroups = head === "" ? [] : head.split(":");
   const tailGroups = tail === undefined || tail === "" ? [] : tail.split(":");
-  const missing = 8 - headGroups.length - tailGroups.length;
+  // A dotted IPv4 tail ("::1:2:3:4.5.6.7") fills two groups.
+  const width = (groups: string[]) => groups.reduce((n, g) => n + (g.includes(".") ? 2 : 1), 0);
+  const missing = 8 - width(headGroups) - width(tailGroups);
   const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(Math.max(0, missing)).fill("0"), ...tailGroups];
   const prefix = groups.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16));
   return `ip:${prefix.join(":")}::/64`;

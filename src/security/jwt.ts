@@ -44,18 +44,32 @@ export function createJwtVerifier(options: JwtOptions): JwtVerifier {
   const sources = [options.secret, options.publicKeyPem, options.jwks].filter((s) => s !== undefined).length;
   if (sources !== 1) throw new Error("JWT verification needs exactly one of secret, publicKeyPem or jwks");
   let key: Uint8Array | KeyObject | JWTVerifyGetKey;
-  let algorithms: readonly JwtAlgorithm[];
+  // What the key source can verify at all: any other listed algorithm would refuse every token
+  // at call time as "malformed", so it fails here instead.
+  let usable: readonly JwtAlgorithm[];
   if (options.secret !== undefined) {
     key = typeof options.secret === "string" ? new TextEncoder().encode(options.secret) : options.secret;
     // HS256 with a short secret can be brute-forced offline from any token.
     if (key.length < 32) throw new Error("the JWT HS256 secret must be at least 32 bytes");
-    algorithms = options.algorithms ?? ["HS256"];
+    usable = ["HS256"];
   } else if (options.publicKeyPem !== undefined) {
+    // createPublicKey would quietly derive the public half of a private key: refuse it, so a
+    // private key is never left lying in a server's config by mistake.
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(options.publicKeyPem)) {
+      throw new Error("the JWT public key file holds a private key; give the public key (PEM SPKI) only");
+    }
     key = createPublicKey(options.publicKeyPem);
-    algorithms = options.algorithms ?? [key.asymmetricKeyType === "ec" ? "ES256" : "RS256"];
+    const p256 = key.asymmetricKeyType === "ec" && key.asymmetricKeyDetails?.namedCurve === "prime256v1";
+    usable = key.asymmetricKeyType === "rsa" ? ["RS256"] : p256 ? ["ES256"] : [];
+    if (usable.length === 0) throw new Error("the JWT public key must be an RSA key (RS256) or an EC P-256 key (ES256)");
   } else {
     key = createLocalJWKSet(options.jwks as JSONWebKeySet);
-    algorithms = options.algorithms ?? ["RS256", "ES256"];
+    usable = ["RS256", "ES256"];
+  }
+  const algorithms = options.algorithms ?? usable;
+  const unusable = algorithms.filter((a) => !usable.includes(a));
+  if (unusable.length > 0) {
+    throw new Error(`the configured JWT key verifies ${usable.join(" or ")} only, not ${unusable.join(", ")}`);
   }
   const verifyOptions = {
     algorithms: [...algorithms],
