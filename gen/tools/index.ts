@@ -2,7 +2,7 @@
 /* eslint-disable */
 
 import type { Transport } from "@connectrpc/connect";
-import { createToolClient, type ToolClient } from "../../src/client/tool-client.js";
+import { createToolClient, type ToolClient, type ToolClientOptions } from "../../src/client/tool-client.js";
 import type { ToolDescriptor } from "../../src/registry/tool-descriptor.js";
 import { calculatorTool, type CalculatorInput, type CalculatorOutput } from "./calculator.js";
 import { checkServiceHealthTool, type CheckServiceHealthInput, type CheckServiceHealthOutput } from "./check_service_health.js";
@@ -22,14 +22,24 @@ export { systemInfoTool, type SystemInfoInput, type SystemInfoOutput } from "./s
 
 /** Every tool with a manifest in schemas/tools/, by name: input, output and streaming flag. */
 export interface ToolMap {
+  /** Performs one arithmetic operation on two numbers (or the square root of one). (calculator 1.0.0) */
   "calculator": { input: CalculatorInput; output: CalculatorOutput; streaming: false };
+  /** Checks TCP and HTTP endpoints concurrently: a TCP endpoint is healthy when it accepts a connection, an HTTP endpoint when it answers with the expected status (any 2xx or 3xx by default; redirects are not followed). (check_service_health 1.0.0) */
   "check_service_health": { input: CheckServiceHealthInput; output: CheckServiceHealthOutput; streaming: false };
+  /** Returns the message it is given, optionally upper-cased. (echo 1.0.0) */
   "echo": { input: EchoInput; output: EchoOutput; streaming: false };
+  /** Runs a program directly, without a shell, with the given arguments, working directory and standard input, and returns its exit status and captured output. (execute_command 1.0.0) */
   "execute_command": { input: ExecuteCommandInput; output: ExecuteCommandOutput; streaming: false };
+  /** Lists running processes from /proc (Linux only) with their current CPU use, measured over about 200 ms, and resident memory. (list_processes 1.0.0) */
   "list_processes": { input: ListProcessesInput; output: ListProcessesOutput; streaming: false };
+  /** Samples CPU use, memory use and load average once per interval for a while, streaming every sample as progress and partial content, and returns the averages and peaks. (monitor_resources 1.0.0, streaming) */
   "monitor_resources": { input: MonitorResourcesInput; output: MonitorResourcesOutput; streaming: true };
+  /** Describes the machine the server runs on: operating system, CPU and load, memory, disk space of the root file system, network interfaces, uptime and the Node.js runtime. (system_info 1.0.0) */
   "system_info": { input: SystemInfoInput; output: SystemInfoOutput; streaming: false };
 }
+
+/** The name of a tool with a manifest in schemas/tools/. */
+export type ToolName = keyof ToolMap;
 
 /** Descriptors of every tool in schemas/tools/, keyed by name. */
 export const toolDescriptors: { readonly [K in keyof ToolMap]: ToolDescriptor<ToolMap[K]["input"], ToolMap[K]["output"]> } = {
@@ -42,7 +52,10 @@ export const toolDescriptors: { readonly [K in keyof ToolMap]: ToolDescriptor<To
   "system_info": systemInfoTool,
 };
 
-/** A client with one typed method per tool, e.g. `createTools(transport).echo({ message })`. */
-export function createTools(transport: Transport): ToolClient<ToolMap> {
-  return createToolClient<ToolMap>(transport, Object.keys(toolDescriptors) as (keyof ToolMap)[]);
+/**
+ * A client with one typed method per tool, e.g. `createTools(transport).echo({ message })`:
+ * unary tools resolve to their output, streaming tools return an async iterable of events.
+ */
+export function createTools(transport: Transport, options?: ToolClientOptions): ToolClient<ToolMap> {
+  return createToolClient<ToolMap>(transport, toolDescriptors, options);
 }

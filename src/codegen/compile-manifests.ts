@@ -110,7 +110,7 @@ async function toolModule(
 function indexModule(tools: readonly { manifest: ToolManifest; ident: string; type: string }[]): string {
   const lines = [banner("schemas/tools/*.json")];
   lines.push(`import type { Transport } from "@connectrpc/connect";`);
-  lines.push(`import { createToolClient, type ToolClient } from "../../src/client/tool-client.js";`);
+  lines.push(`import { createToolClient, type ToolClient, type ToolClientOptions } from "../../src/client/tool-client.js";`);
   lines.push(`import type { ToolDescriptor } from "../../src/registry/tool-descriptor.js";`);
   for (const t of tools) {
     lines.push(
@@ -124,20 +124,35 @@ function indexModule(tools: readonly { manifest: ToolManifest; ident: string; ty
   lines.push("", "/** Every tool with a manifest in schemas/tools/, by name: input, output and streaming flag. */");
   lines.push("export interface ToolMap {");
   for (const t of tools) {
+    lines.push(`  /** ${docText(t.manifest)} */`);
     lines.push(
       `  ${JSON.stringify(t.manifest.name)}: { input: ${t.type}Input; output: ${t.type}Output; streaming: ${t.manifest.streaming === true} };`,
     );
   }
   lines.push("}", "");
+  lines.push("/** The name of a tool with a manifest in schemas/tools/. */");
+  lines.push("export type ToolName = keyof ToolMap;", "");
   lines.push("/** Descriptors of every tool in schemas/tools/, keyed by name. */");
   lines.push("export const toolDescriptors: { readonly [K in keyof ToolMap]: ToolDescriptor<ToolMap[K][\"input\"], ToolMap[K][\"output\"]> } = {");
   for (const t of tools) lines.push(`  ${JSON.stringify(t.manifest.name)}: ${t.ident}Tool,`);
   lines.push("};", "");
-  lines.push("/** A client with one typed method per tool, e.g. `createTools(transport).echo({ message })`. */");
-  lines.push("export function createTools(transport: Transport): ToolClient<ToolMap> {");
-  lines.push("  return createToolClient<ToolMap>(transport, Object.keys(toolDescriptors) as (keyof ToolMap)[]);");
+  lines.push(
+    "/**",
+    " * A client with one typed method per tool, e.g. `createTools(transport).echo({ message })`:",
+    " * unary tools resolve to their output, streaming tools return an async iterable of events.",
+    " */",
+  );
+  lines.push("export function createTools(transport: Transport, options?: ToolClientOptions): ToolClient<ToolMap> {");
+  lines.push("  return createToolClient<ToolMap>(transport, toolDescriptors, options);");
   lines.push("}", "");
   return lines.join("\n");
+}
+
+/** A manifest's description as one JSDoc line: its first sentence, the version, whether it streams. */
+function docText(manifest: ToolManifest): string {
+  const first = /^[\s\S]*?[.!?](?=\s|$)/.exec(manifest.description)?.[0] ?? manifest.description;
+  const text = first.replace(/\s+/g, " ").replace(/\*\//g, "*\\/").trim();
+  return `${text} (${manifest.name} ${manifest.version}${manifest.streaming === true ? ", streaming" : ""})`;
 }
 
 async function toTypeScript(schema: JSONSchema, name: string, root: string): Promise<string> {

@@ -234,7 +234,10 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     }
     const rpcRoots = services.map((s) => `/${s.typeName}/`).join(", ");
     const plain = ["/health", ...httpRoutes.keys()].join(", ");
-    writeJsonError(res, 404, "not_found", `no route for ${req.method} ${path}; RPCs live under ${rpcRoots} and plain HTTP at ${plain}`);
+    // An RPC-shaped path of a service or method we lack is "unimplemented", as Connect and gRPC
+    // clients expect; anything else is a plain 404.
+    const code = /^\/[\w.]+\.[\w]+\/\w+$/.test(path ?? "") ? "unimplemented" : "not_found";
+    writeJsonError(res, 404, code, `no route for ${req.method} ${path}; RPCs live under ${rpcRoots} and plain HTTP at ${plain}`);
   }
 
   function runRoute(route: PlainRouteHandler, req: IncomingMessage | Http2ServerRequest, res: Parameters<PlainRouteHandler>[1]): void {

@@ -94,8 +94,17 @@ describe("bad input", () => {
     expect(res.json()).toEqual({ code: "internal", message: "parse binary: illegal tag: field no 536870911 wire type 7" });
   });
 
-  it("answers an unknown path with a JSON 404", async () => {
+  it("answers an unknown method with 404 and unimplemented, as Connect clients expect", async () => {
     const res = await fetch(`${server.url}/toolwire.v1.ToolService/Nope`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(res.status).toBe(404);
+    expect(((await res.json()) as { code: string }).code).toBe("unimplemented");
+  });
+
+  it("answers an unknown plain path with a JSON 404 naming the routes", async () => {
+    const res = await fetch(`${server.url}/nowhere`);
+    expect(res.status).toBe(404);
+    const body = (await res.json()) as { code: string; message: string };
+    expect(body.code).toBe("not_found");
+    expect(body.message).toContain("/toolwire.v1.ToolService/");
   });
 });
