@@ -237,6 +237,15 @@ export interface ToolwireConfig {
     includeArguments?: boolean;
   };
   /**
+   * The MCP endpoint at /mcp.
+   */
+  mcp?: {
+    /**
+     * Keep 2025-era MCP sessions (Mcp-Session-Id), so those clients can cancel calls and hear tools/list_changed; default false (stateless, scales out).
+     */
+    sessions?: boolean;
+  };
+  /**
    * Server logs.
    */
   logging?: {

@@ -18,6 +18,8 @@ export type ServeSettings = Omit<ToolwireServerOptions, "tools" | "extensions" |
   readonly eventArguments?: boolean;
   /** Plugin directories whose tools are served beside the built-in ones. */
   readonly pluginDirs?: readonly string[];
+  /** Whether /mcp keeps 2025-era sessions (default false: stateless). */
+  readonly mcpSessions?: boolean;
 };
 
 /** The composed server and its plugin manager (load plugins with `plugins.reload()`). */
@@ -31,14 +33,14 @@ export type ComposedServer = ToolwireServer & {
  * test builds its server here too, so the documented commands run against what users run.
  */
 export function composeServer(settings: ServeSettings): ComposedServer {
-  const { monitoringLevel: _level, eventArguments: _arguments, pluginDirs = [], ...options } = settings;
+  const { monitoringLevel: _level, eventArguments: _arguments, pluginDirs = [], mcpSessions = false, ...options } = settings;
   const registry = options.registry ?? createToolRegistry();
   const plugins = createPluginManager({ registry, dirs: pluginDirs, logger: settings.logger });
   // Every surface beyond ToolService and /health plugs in here, one line each.
   const extensions: ServerExtensionFactory[] = [
     createRegistryAdmin({ plugins }),
     createMonitoring({ access: { events: settings.monitoringLevel, stats: settings.monitoringLevel, metrics: settings.monitoringLevel }, includeArguments: settings.eventArguments }),
-    createMcpEndpoint(),
+    createMcpEndpoint({ sessions: mcpSessions }),
   ];
   return Object.assign(createToolwireServer({ ...options, registry, tools: builtinTools, extensions }), { plugins });
 }

@@ -129,6 +129,7 @@ export function registerServeCommand(program: Command): void {
         monitoringLevel: settings.monitoring.level,
         eventArguments: settings.monitoring.includeArguments,
         pluginDirs: settings.pluginDirs,
+        mcpSessions: settings.mcpSessions,
         logger,
       });
       // A broken plugin is reported and skipped; everything else is served.

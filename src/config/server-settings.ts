@@ -50,6 +50,8 @@ export interface ServerSettings {
   readonly logging: { readonly level: string; readonly pretty: boolean };
   /** Who may read monitoring data, and whether events carry arguments. */
   readonly monitoring: { readonly level: SecurityLevelName; readonly includeArguments: boolean };
+  /** Whether /mcp keeps 2025-era sessions. */
+  readonly mcpSessions: boolean;
   /** Plugin directories, resolved against the config file's directory. */
   readonly pluginDirs: readonly string[];
   /** The Redis client, when configured (shared by every feature that uses Redis). */
@@ -131,6 +133,7 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
     requestLimits: { perCaller: config.rateLimits?.perCaller, anonymousPerIp: config.rateLimits?.anonymousPerIp },
     logging: { level: config.logging?.level ?? "info", pretty: config.logging?.pretty ?? false },
     monitoring: { level: config.monitoring?.level ?? "public", includeArguments: config.monitoring?.includeArguments ?? false },
+    mcpSessions: config.mcp?.sessions ?? false,
     pluginDirs: (config.pluginDirs ?? []).map((dir) => resolve(context.baseDir, dir)),
     redis,
     async close() {

@@ -1,0 +1,183 @@
+import { dirname, resolve } from "node:path";
+import { Option, type Command } from "commander";
+import type { Logger } from "pino";
+import type { McpToolSource } from "../mcp/index.js";
+
+/** Flags of `toolwire mcp`. */
+interface McpFlags {
+  remote?: string;
+  apiKey?: string;
+  token?: string;
+  config?: string;
+  watch?: boolean;
+  logLevel?: string;
+}
+
+/** What serving over stdio needs: the tools, and what to release when the client goes. */
+interface StdioBackend {
+  /** Where the tools come from. */
+  readonly source: McpToolSource;
+  /** Releases what the backend holds (pipeline, Redis, plugin watchers). */
+  close(): Promise<void>;
+}
+
+/**
+ * Adds `toolwire mcp`: serves tools to an MCP client that spawns this process (Claude Desktop,
+ * Cursor, the Inspector) over stdin/stdout — the built-in tools through the local call pipeline,
+ * or with `--remote` the tools of a Toolwire server, called through the Connect client. Standard
+ * output carries the protocol only; logs go to standard error.
+ */
+export function registerMcpCommand(program: Command): void {
+  program
+    .command("mcp")
+    .description("serve tools to an MCP client over stdio: the built-in tools, or with --remote those of a Toolwire server")
+    .option("--remote <url>", "expose the tools of the Toolwire server at this URL; env TOOLWIRE_URL")
+    .option("--api-key <key>", "API key the calls are made with (prefer env TOOLWIRE_API_KEY: flags show in ps)")
+    .option("--token <jwt>", "bearer token the calls are made with, instead of an API key; env TOOLWIRE_TOKEN")
+    .option("-c, --config <file>", "local tools: config file of their security, limits and plugins; env TOOLWIRE_CONFIG")
+    .option("--watch", "local tools: reload plugin directories when their files change (clients hear of it)")
+    .addOption(
+      new Option("--log-level <level>", "level of the logs written to stderr (default warn); env TOOLWIRE_LOG_LEVEL").choices([
+        "fatal",
+        "error",
+        "warn",
+        "info",
+        "debug",
+        "trace",
+        "silent",
+      ]),
+    )
+    .addHelpText(
+      "after",
+      "\nWithout --remote the calls go through the same pipeline as `toolwire serve` (the config file and\n" +
+        "environment configure its authentication and limits); the API key or token is the caller's credential.",
+    )
+    .action(async (flags: McpFlags) => {
+      const env = process.env;
+      const remote = flags.remote ?? env.TOOLWIRE_URL;
+      const apiKey = flags.apiKey ?? env.TOOLWIRE_API_KEY;
+      const token = flags.token ?? env.TOOLWIRE_TOKEN;
+      const fail = (message: string): never => {
+        process.stderr.write(`toolwire mcp: ${message}\n`);
+        process.exit(2);
+      };
+      if (apiKey !== undefined && token !== undefined) fail("give an API key or a token, not both");
+      const [{ pino }, mcp] = await Promise.all([import("pino"), import("../mcp/index.js")]);
+      // Standard output is the protocol: every log line goes to standard error.
+      const logger = pino({ level: flags.logLevel ?? env.TOOLWIRE_LOG_LEVEL ?? "warn" }, pino.destination(2));
+      const headers = new Headers();
+      if (apiKey !== undefined) headers.set("x-api-key", apiKey);
+      if (token !== undefined) headers.set("authorization", `Bearer ${token}`);
+
+      let backend: StdioBackend;
+      try {
+        if (remote !== undefined) {
+          if (flags.config !== undefined) fail("--config configures the local tools; with --remote the server's own config applies");
+          backend = remoteBackend(mcp, remote, apiKey, token, logger);
+        } else {
+          backend = await localBackend(mcp, flags.config ?? env.TOOLWIRE_CONFIG, flags.watch === true, logger);
+        }
+      } catch (err) {
+        return fail(err instanceof Error ? err.message : String(err));
+      }
+
+      const server = mcp.serveMcpOverStdio(backend.source, {
+        identity: { caller: { headers, protocol: "mcp" } },
+        onError: (err) => logger.warn({ err }, "MCP message failed"),
+      });
+      logger.info({ remote: remote ?? null }, "toolwire mcp serving on stdio");
+      let stopping = false;
+      const stop = (code: number) => {
+        if (stopping) return;
+        stopping = true;
+        server
+          .close()
+          .then(() => backend.close())
+          .then(
+            () => process.exit(code),
+            (err: unknown) => {
+              logger.error({ err }, "shutdown failed");
+              process.exit(1);
+            },
+          );
+      };
+      // The client closing its end is the normal way out; the Connect client's sockets would
+      // otherwise keep the process alive.
+      void server.closed.then(() => stop(0));
+      process.on("SIGTERM", () => stop(0));
+      process.on("SIGINT", () => stop(0));
+    });
+}
+
+function remoteBackend(
+  mcp: typeof import("../mcp/index.js"),
+  remote: string,
+  apiKey: string | undefined,
+  token: string | undefined,
+  logger: Logger,
+): StdioBackend {
+  let url: URL;
+  try {
+    url = new URL(remote);
+  } catch {
+    throw new Error(`--remote must be the URL of a Toolwire server (like https://tools.example.com), got "${remote}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new Error(`--remote must be an http:// or https:// URL, got "${remote}"`);
+  }
+  const baseUrl = url.href.replace(/\/$/, "");
+  return { source: mcp.createRemoteToolSource({ baseUrl, apiKey, token, logger }), close: async () => {} };
+}
+
+/** The built-in tools behind the same pipeline `toolwire serve` builds from the config and environment. */
+async function localBackend(
+  mcp: typeof import("../mcp/index.js"),
+  configPath: string | undefined,
+  watch: boolean,
+  logger: Logger,
+): Promise<StdioBackend> {
+  const [config, { createToolRegistry }, { createPluginManager }, { createCallPipeline }, { builtinTools }] = await Promise.all([
+    import("../config/index.js"),
+    import("../registry/index.js"),
+    import("../registry/plugin-manager.js"),
+    import("../runtime/index.js"),
+    import("../tools/index.js"),
+  ]);
+  const fromFile = configPath === undefined ? {} : await config.loadConfigFile(resolve(configPath));
+  const merged = config.mergeConfigs(fromFile, config.configFromEnv(process.env));
+  config.validateConfig(merged, configPath ?? "(environment)");
+  const settings = await config.resolveServerSettings(merged, {
+    baseDir: configPath === undefined ? process.cwd() : dirname(resolve(configPath)),
+    env: process.env,
+    logger,
+  });
+  const registry = createToolRegistry();
+  for (const tool of builtinTools) registry.register(tool);
+  const plugins = createPluginManager({ registry, dirs: settings.pluginDirs, logger });
+  // A broken plugin is reported and skipped; everything else is served.
+  const report = await plugins.reload();
+  for (const failure of report.failures) logger.error({ file: failure.file }, `plugin not loaded: ${failure.reason}`);
+  if (watch) {
+    if (settings.pluginDirs.length === 0) throw new Error("--watch needs plugin directories (pluginDirs in the config, or TOOLWIRE_PLUGIN_DIRS)");
+    plugins.watch();
+  }
+  const pipeline = createCallPipeline({
+    registry,
+    authenticate: settings.authenticate,
+    defaultTimeoutMs: settings.defaultTimeoutMs,
+    rateLimiter: settings.rateLimiter,
+    requestLimits: settings.requestLimits,
+    maxArgumentDepth: settings.limits.maxArgumentDepth,
+    defaultMaxConcurrency: settings.limits.defaultMaxConcurrency,
+    maxStreamDurationMs: settings.limits.maxStreamDurationMs,
+    onHandlerError: (tool, requestId, err) => logger.error({ err, tool: tool.name, version: tool.version, requestId }, "tool handler threw"),
+  });
+  return {
+    source: mcp.createPipelineToolSource(registry, pipeline),
+    async close() {
+      plugins.close();
+      await pipeline.drain(0);
+      await settings.close();
+    },
+  };
+}

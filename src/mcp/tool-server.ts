@@ -1,0 +1,155 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { ConnectError } from "@connectrpc/connect";
+import {
+  ProtocolError,
+  Server,
+  type CallToolResult,
+  type ContentBlock,
+  type ServerContext,
+  type ServerOptions,
+} from "@modelcontextprotocol/server";
+import type { Content } from "../registry/content.js";
+import type { CallResult, CallSink } from "../runtime/call-pipeline.js";
+import { version } from "../version.js";
+import { McpErrorCode, jsonRpcErrorOf, toolCallFailure } from "./mcp-errors.js";
+import { toolwireMetaKeys } from "./mcp-tool.js";
+import type { McpIdentity, McpToolSource } from "./tool-source.js";
+
+/** Options of {@link createToolServerFactory}. */
+export interface ToolServerOptions {
+  /** Who is calling, read from the request context (HTTP: the endpoint's pass-through auth info). */
+  readonly identify: (ctx: ServerContext) => McpIdentity;
+  /** Told about errors that are bugs rather than refusals (the client only hears that the server failed). */
+  readonly onError?: ((error: unknown) => void) | undefined;
+  /** How to use this server, for the client's model; sent on initialize and discovery. */
+  readonly instructions?: string | undefined;
+}
+
+/** Makes a fresh MCP server instance serving a tool source; one per HTTP request or stdio connection. */
+export type ToolServerFactory = () => Server;
+
+/**
+ * Creates the factory of MCP servers over `source`: `tools/list` and `tools/call` registered on
+ * the SDK's low-level Server with the manifests' JSON Schemas as they are. The handlers are made
+ * once; an instance costs a Server and two registrations, since the SDK serves every stateless
+ * request with its own instance.
+ */
+export function createToolServerFactory(source: McpToolSource, options: ToolServerOptions): ToolServerFactory {
+  const { identify } = options;
+  const onError = options.onError ?? (() => {});
+  const info = { name: "toolwire", title: "Toolwire", version };
+  const serverOptions: ServerOptions = {
+    capabilities: { tools: { listChanged: source.onToolsChanged !== undefined }, logging: {} },
+    ...(options.instructions === undefined ? {} : { instructions: options.instructions }),
+  };
+
+  async function listTools(cursor: string | undefined, ctx: ServerContext) {
+    try {
+      const page = await source.listTools(identify(ctx), cursor);
+      return { tools: [...page.tools], ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+    } catch (err) {
+      if (!(err instanceof ConnectError)) {
+        onError(err);
+        throw new ProtocolError(McpErrorCode.InternalError, "tools/list failed: the server failed; its log has the details");
+      }
+      const { code, message, data } = jsonRpcErrorOf(err);
+      throw new ProtocolError(code, message, data);
+    }
+  }
+
+  async function callTool(server: Server, params: CallParams, ctx: ServerContext): Promise<CallToolResult> {
+    const { name } = params;
+    const meta = params._meta;
+    const token = meta?.progressToken;
+    const sink: CallSink = {
+      log: (level, message) => void ctx.mcpReq.log(level, message, name).catch(ignore),
+      ...(token === undefined
+        ? {}
+        : {
+            progress: (done: number, total: number | undefined, message: string) =>
+              void ctx.mcpReq
+                .notify({
+                  method: "notifications/progress",
+                  params: { progressToken: token, progress: done, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) },
+                })
+                .catch(ignore),
+          }),
+    };
+    const call = {
+      name,
+      version: metaString(meta, toolwireMetaKeys.version),
+      arguments: params.arguments as JsonObject | undefined,
+      identity: identify(ctx),
+      signal: ctx.mcpReq.signal,
+      clientTimeoutMs: metaTimeout(meta),
+      sink,
+    };
+    let result: CallResult;
+    try {
+      result = await source.callTool(call);
+    } catch (err) {
+      return toolCallFailure(err, name, onError);
+    }
+    return server.projectCallToolResult(toMcpResult(result), undefined);
+  }
+
+  return () => {
+    const server = new Server(info, serverOptions);
+    server.setRequestHandler("tools/list", (request, ctx) => listTools(request.params?.cursor, ctx));
+    server.setRequestHandler("tools/call", (request, ctx) => callTool(server, request.params, ctx));
+    return server;
+  };
+}
+
+/** The parts of `tools/call` params the handler reads. */
+interface CallParams {
+  /** Tool name. */
+  readonly name: string;
+  /** Arguments object. */
+  readonly arguments?: Record<string, unknown> | undefined;
+  /** Progress token and Toolwire's keys. */
+  readonly _meta?: Record<string, unknown> | undefined;
+}
+
+function ignore(): void {
+  // A notification that cannot be sent (client gone, stream closed) is not worth failing the call for.
+}
+
+/** The MCP result of a pipeline result, with Toolwire's ids in `_meta`. */
+export function toMcpResult(result: CallResult): CallToolResult {
+  const meta: Record<string, unknown> = {
+    [toolwireMetaKeys.requestId]: result.requestId,
+    [toolwireMetaKeys.version]: result.toolVersion,
+  };
+  if (result.warnings.length > 0) meta[toolwireMetaKeys.warnings] = [...result.warnings];
+  return {
+    content: result.content.map(toContentBlock),
+    ...(result.structuredContent === undefined ? {} : { structuredContent: result.structuredContent }),
+    ...(result.isError ? { isError: true } : {}),
+    _meta: meta,
+  };
+}
+
+function toContentBlock(content: Content): ContentBlock {
+  if (content.type !== "resource") return content as ContentBlock;
+  const { uri, mimeType, text, blob } = content.resource;
+  const base = { uri, ...(mimeType === undefined ? {} : { mimeType }) };
+  // MCP's resource contents carry either text or a blob, never neither.
+  return { type: "resource", resource: blob !== undefined ? { ...base, blob } : { ...base, text: text ?? "" } };
+}
+
+function metaString(meta: Record<string, unknown> | undefined, key: string): string | undefined {
+  const value = meta?.[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw new ProtocolError(McpErrorCode.InvalidParams, `_meta["${key}"] must be a string (a version or semver range)`);
+  return value;
+}
+
+function metaTimeout(meta: Record<string, unknown> | undefined): number | undefined {
+  const value = meta?.[toolwireMetaKeys.timeoutMs];
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new ProtocolError(McpErrorCode.InvalidParams, `_meta["${toolwireMetaKeys.timeoutMs}"] must be a positive number of milliseconds`);
+  }
+  return value;
+}

@@ -1,0 +1,42 @@
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { composeServer } from "../../src/cli/compose-server.js";
+import type { ToolwireServer } from "../../src/server/index.js";
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, "../..");
+const readme = await readFile(join(root, "README.md"), "utf8");
+
+/** The README's MCP Inspector commands, each with the text its `<!-- expect: -->` comment promises. */
+const inspectorExamples = [...readme.matchAll(/```sh\n([\s\S]*?)```\n(?:<!-- expect: (.*) -->)?/g)]
+  .map((m) => ({ command: (m[1] ?? "").trim(), expect: m[2] }))
+  .filter((e) => e.command.includes("mcp-inspector-cli"));
+
+// The server `toolwire serve` runs, on a random port.
+let server: ToolwireServer;
+beforeAll(async () => {
+  server = composeServer({ host: "127.0.0.1", port: 0, logger: pino({ level: "silent" }) });
+  await server.listen();
+});
+afterAll(() => server.close(0));
+
+describe("the MCP Inspector, as the README shows it", () => {
+  it("shows Inspector commands that list and call a tool", () => {
+    expect(inspectorExamples.some((e) => e.command.includes("--method tools/list"))).toBe(true);
+    expect(inspectorExamples.some((e) => e.command.includes("--method tools/call"))).toBe(true);
+  });
+
+  it.each(inspectorExamples.map((e) => [/--method ([^\s)]+)/.exec(e.command)?.[1] ?? e.command, e] as const))(
+    "runs the Inspector's %s against /mcp",
+    async (_method, example) => {
+      expect(example.expect, "every example says what it prints in an <!-- expect: --> comment").toBeDefined();
+      const command = example.command.replaceAll("http://localhost:8081", server.url);
+      const { stdout } = await run("bash", ["-c", command], { cwd: root, timeout: 60_000 });
+      expect(stdout).toContain(example.expect);
+    },
+  );
+});
