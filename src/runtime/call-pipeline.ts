@@ -89,6 +89,8 @@ export interface ObservedCall {
   readonly principal: Principal | undefined;
   /** What the transport knew about the caller. */
   readonly caller: CallerInfo;
+  /** The call's arguments (defaults filled in once validated); may hold secrets, so observers must opt in to use them. */
+  readonly arguments: JsonObject | undefined;
 }
 
 /** How an observed call ended. */
@@ -249,6 +251,7 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
       tool: undefined,
       principal: undefined,
       caller: request.caller,
+      arguments: request.arguments,
     };
     const started = performance.now();
     const seen = observers;
@@ -465,6 +468,7 @@ interface MutableObservedCall {
   tool: RegisteredTool | undefined;
   principal: Principal | undefined;
   caller: CallerInfo;
+  arguments: JsonObject | undefined;
   executed?: boolean;
 }
 

@@ -10,3 +10,5 @@ export type {
   ServerExtensionFactory,
 } from "./server-extension.js";
 export { callerFromContext, callerFromRequest, requestIdFromContext } from "./caller-info.js";
+export { createMonitoring, type MonitoringOptions } from "./monitoring.js";
+export type { MonitorSurface } from "./monitor-access.js";

@@ -6,6 +6,9 @@ import type { TargetMeasurement } from "./measure-target.js";
 /** Highest acceptable toolwire CPU per call, as a multiple of bare connect-node's. */
 export const cpuRatioTarget = 1.15;
 
+/** Highest acceptable CPU per MCP tools/call of toolwire's /mcp, as a multiple of the MCP SDK's own stateless server's. */
+export const mcpCpuRatioTarget = 1;
+
 /** One row of the report. */
 export interface BenchRow {
   readonly kind: ServerKind;
@@ -39,6 +42,23 @@ export interface BenchReport {
     readonly maxRatio: number;
     readonly ratio: number | null;
     readonly roundRatios: readonly number[];
+    readonly met: boolean | null;
+  };
+  /**
+   * What events and metrics cost: CPU µs per call of toolwire with the monitoring extension minus
+   * plain toolwire, per round (median), with no event subscriber and with ten.
+   */
+  readonly monitoringCost: {
+    readonly noSubscribersMicrosPerCall: number | null;
+    readonly tenSubscribersMicrosPerCall: number | null;
+  };
+  /** The toolwire /mcp / MCP SDK server CPU ratio of each round (median decides), and their requests/s ratio. */
+  readonly mcpTarget: {
+    readonly description: string;
+    readonly maxRatio: number;
+    readonly ratio: number | null;
+    readonly roundRatios: readonly number[];
+    readonly rpsRatio: number | null;
     readonly met: boolean | null;
   };
 }
@@ -97,6 +117,24 @@ export function buildBenchReport(all: readonly TargetMeasurement[], options: Ben
     }),
   );
   const ratio = roundRatios.length > 0 ? median(roundRatios) : null;
+  const mcpRounds = all.filter((m) => m.target.kind === "toolwire-mcp");
+  const sdkRounds = all.filter((m) => m.target.kind === "mcp-sdk");
+  const mcpRoundRatios = mcpRounds.flatMap((m, i) => {
+    const base = sdkRounds[i];
+    return base ? [m.cpuMicrosPerCall / base.cpuMicrosPerCall] : [];
+  });
+  const mcpRatio = mcpRoundRatios.length > 0 ? median(mcpRoundRatios) : null;
+  const toolwireMcp = byKind("toolwire-mcp");
+  const mcpSdk = byKind("mcp-sdk");
+  const costOver = (kind: ServerKind): number | null => {
+    const deltas = all
+      .filter((m) => m.target.kind === kind)
+      .flatMap((m, i) => {
+        const base = toolwireRounds[i];
+        return base ? [m.cpuMicrosPerCall - base.cpuMicrosPerCall] : [];
+      });
+    return deltas.length > 0 ? median(deltas) : null;
+  };
   const cpu = cpus();
   return {
     environment: { node: process.version, cpu: cpu[0]?.model ?? "unknown", cores: cpu.length },
@@ -113,6 +151,18 @@ export function buildBenchReport(all: readonly TargetMeasurement[], options: Ben
       ratio,
       roundRatios,
       met: ratio === null ? null : ratio <= cpuRatioTarget,
+    },
+    monitoringCost: {
+      noSubscribersMicrosPerCall: costOver("toolwire-monitoring"),
+      tenSubscribersMicrosPerCall: costOver("toolwire-monitoring-10"),
+    },
+    mcpTarget: {
+      description: `toolwire /mcp CPU/call ≤ ${mcpCpuRatioTarget}× the MCP SDK's own stateless server`,
+      maxRatio: mcpCpuRatioTarget,
+      ratio: mcpRatio,
+      roundRatios: mcpRoundRatios,
+      rpsRatio: toolwireMcp && mcpSdk ? toolwireMcp.requestsPerSecond / mcpSdk.requestsPerSecond : null,
+      met: mcpRatio === null ? null : mcpRatio <= mcpCpuRatioTarget,
     },
   };
 }
@@ -143,6 +193,20 @@ export function formatBenchReport(report: BenchReport): string {
       ? `Target "${target.description}": not evaluated (missing measurement).`
       : `Target "${target.description}": ${target.met ? "MET" : "NOT MET"} (toolwire is ${times(target.ratio)}` +
           (target.roundRatios.length > 1 ? `, median of rounds ${target.roundRatios.map((r) => times(r)).join(", ")}).` : ")."),
+  );
+  const { monitoringCost } = report;
+  const micros = (value: number | null) => (value === null ? "n/a" : `${value.toFixed(1)} µs`);
+  lines.push(
+    `Monitoring (events, stats, metrics) costs ${micros(monitoringCost.noSubscribersMicrosPerCall)} CPU per call with no event ` +
+      `subscriber and ${micros(monitoringCost.tenSubscribersMicrosPerCall)} with 10 (over plain toolwire, median of rounds).`,
+  );
+  const { mcpTarget } = report;
+  lines.push(
+    mcpTarget.met === null
+      ? `Target "${mcpTarget.description}": not evaluated (missing measurement).`
+      : `Target "${mcpTarget.description}": ${mcpTarget.met ? "MET" : "NOT MET"} (toolwire /mcp is ${times(mcpTarget.ratio)} the SDK's CPU per call` +
+          (mcpTarget.roundRatios.length > 1 ? `, median of rounds ${mcpTarget.roundRatios.map((r) => times(r)).join(", ")}` : "") +
+          `; ${times(mcpTarget.rpsRatio)} its requests/s).`,
   );
   return lines.join("\n");
 }

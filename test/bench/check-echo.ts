@@ -1,12 +1,12 @@
 import { request } from "node:http";
-import { callToolBody, type BenchTarget } from "./bench-targets.js";
+import { callToolBody, jsonHeaders, type BenchTarget } from "./bench-targets.js";
 
 /** Sends the benchmark call once and throws unless the answer is a 2xx, correct echo. */
 export function checkEcho(url: string, target: BenchTarget): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: "POST", agent: false, headers: { "content-type": "application/json" }, timeout: 10_000 },
+      { method: "POST", agent: false, headers: { ...(target.headers ?? jsonHeaders) }, timeout: 10_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -30,6 +30,6 @@ export function checkEcho(url: string, target: BenchTarget): Promise<void> {
     );
     req.on("timeout", () => req.destroy(new Error(`${target.label}: no answer to the benchmark call`)));
     req.on("error", reject);
-    req.end(callToolBody);
+    req.end(target.body ?? callToolBody);
   });
 }

@@ -2,6 +2,7 @@
 export interface LoadSpec {
   readonly url: string;
   readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
   readonly connections: number;
   readonly durationSeconds: number;
 }

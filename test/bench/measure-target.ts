@@ -1,9 +1,10 @@
 import type { BenchOptions } from "./bench-options.js";
-import { callToolBody, type BenchTarget } from "./bench-targets.js";
+import { callToolBody, jsonHeaders, type BenchTarget } from "./bench-targets.js";
 import { checkEcho } from "./check-echo.js";
 import { loadProblems, type LoadSpec } from "./load-spec.js";
 import { startLoadProcess } from "./load-process.js";
 import { startServerProcess } from "./server-process.js";
+import { startSubscriberProcess } from "./subscriber-process.js";
 
 /** What was measured for one server. */
 export interface TargetMeasurement {
@@ -32,11 +33,15 @@ export async function measureTarget(
   try {
     log(`${target.label}: server pid ${server.pid} at ${server.url}`);
     await checkEcho(server.url, target);
+    const subscribers =
+      target.subscribers === undefined ? undefined : await startSubscriberProcess(new URL(server.url).origin, target.subscribers);
+    if (subscribers !== undefined) log(`${target.label}: ${target.subscribers} WatchEvents streams open (subscriber pid ${subscribers.pid})`);
     const load = startLoadProcess();
     try {
       const spec = (durationSeconds: number): LoadSpec => ({
         url: server.url,
-        body: callToolBody,
+        body: target.body ?? callToolBody,
+        headers: target.headers ?? jsonHeaders,
         connections: options.connections,
         durationSeconds,
       });
@@ -46,9 +51,15 @@ export async function measureTarget(
       if (warmupProblems !== undefined) throw new Error(`${target.label}: warm-up was not clean: ${warmupProblems}`);
 
       log(`${target.label}: measuring ${options.durationSeconds} s`);
+      const received = await subscribers?.counts();
       const before = await server.cpu();
       const measured = await load.run(spec(options.durationSeconds));
       const after = await server.cpu();
+      if (subscribers !== undefined && received !== undefined) {
+        const now = await subscribers.counts();
+        const perCall = (now.events - received.events) / (target.subscribers ?? 1) / measured.completed;
+        log(`${target.label}: each subscriber received ${perCall.toFixed(2)} events per call; streams cut off: ${now.cutOff}`);
+      }
       const problems = loadProblems(measured);
       if (problems !== undefined) throw new Error(`${target.label}: measured run was not clean: ${problems}`);
 
@@ -65,6 +76,7 @@ export async function measureTarget(
       };
     } finally {
       await load.stop();
+      await subscribers?.stop();
     }
   } finally {
     await server.stop();

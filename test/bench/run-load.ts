@@ -14,7 +14,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadSummary> {
         pipelining: 1,
         timeout: 10,
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { ...spec.headers },
         body: spec.body,
       },
       (error, result) => {

@@ -8,6 +8,10 @@ const starters: Record<ServerKind, () => Promise<BenchServer>> = {
   "bare-http": async () => (await import("./servers/bare-http-server.js")).startBareHttpServer(),
   "bare-connect": async () => (await import("./servers/bare-connect-server.js")).startBareConnectServer(),
   toolwire: async () => (await import("./servers/toolwire-bench-server.js")).startToolwireBenchServer(),
+  "toolwire-monitoring": async () => (await import("./servers/toolwire-monitoring-bench-server.js")).startToolwireMonitoringBenchServer(),
+  "toolwire-monitoring-10": async () => (await import("./servers/toolwire-monitoring-bench-server.js")).startToolwireMonitoringBenchServer(),
+  "mcp-sdk": async () => (await import("./servers/mcp-sdk-server.js")).startMcpSdkServer(),
+  "toolwire-mcp": async () => (await import("./servers/toolwire-mcp-bench-server.js")).startToolwireMcpBenchServer(),
 };
 
 const send = (message: FromServerChild): void => {

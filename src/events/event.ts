@@ -1,0 +1,58 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+
+/** Every kind of event a server publishes, as named in logs, SSE and filters. */
+export const eventTypeNames = [
+  "tool_called",
+  "tool_succeeded",
+  "tool_failed",
+  "tool_denied",
+  "rate_limited",
+  "tool_registered",
+  "tool_unregistered",
+  "server_status",
+] as const;
+
+/** What happened: one of {@link eventTypeNames}. */
+export type EventTypeName = (typeof eventTypeNames)[number];
+
+/** A server's status as `server_status` events report it. */
+export type ServerStatusName = "serving" | "draining" | "degraded";
+
+/** Whether `value` names an event type. */
+export function isEventTypeName(value: string): value is EventTypeName {
+  return (eventTypeNames as readonly string[]).includes(value);
+}
+
+/** An event before the store gives it a sequence number and a time. */
+export interface EventDraft {
+  /** What happened. */
+  readonly type: EventTypeName;
+  /** Tool name, for tool events ("" otherwise). */
+  readonly toolName: string;
+  /** Tool version once resolved ("" otherwise). */
+  readonly toolVersion: string;
+  /** Caller id, never a credential ("" when unknown). */
+  readonly callerId: string;
+  /** Request id of the call ("" for non-call events). */
+  readonly requestId: string;
+  /** "ok", "tool_error" or a snake_case Connect code, for ended calls ("" otherwise). */
+  readonly code: string;
+  /** A short account for a person: the denial reason, the failure message. */
+  readonly message: string;
+  /** How long the call took, for ended calls. */
+  readonly durationMs: number | undefined;
+  /** The new status, for server_status events. */
+  readonly status: ServerStatusName | undefined;
+  /** The call's arguments, only when the server is configured to include them. */
+  readonly arguments: JsonObject | undefined;
+}
+
+/** One thing that happened on a server, as stored and delivered. */
+export interface ToolwireEvent extends EventDraft {
+  /** Strictly increasing per server (per cluster with a shared store); resume from it. */
+  readonly sequence: number;
+  /** When it happened, epoch milliseconds. */
+  readonly time: number;
+  /** The server it happened on. */
+  readonly serverId: string;
+}

@@ -1,0 +1,91 @@
+import type { EventDraft, ToolwireEvent } from "./event.js";
+import type { EventPage, EventStore } from "./event-store.js";
+
+/** Options of {@link createMemoryEventStore}. */
+export interface MemoryEventStoreOptions {
+  /** Server id stamped on every event. */
+  readonly serverId: string;
+  /** Most events kept for replay; older ones are dropped (default 10 000). */
+  readonly capacity?: number | undefined;
+  /**
+   * Sequence of the event before the first one (default: the start time in microseconds).
+   * Starting from the clock rather than 0 means a restarted server never reuses the numbers of
+   * its previous life, so a client resuming from an old sequence is told of the gap
+   * (out_of_range) instead of silently receiving different events under the same numbers.
+   */
+  readonly startSequence?: number | undefined;
+  /** Clock for event times, epoch ms (default Date.now). */
+  readonly now?: (() => number) | undefined;
+}
+
+/**
+ * Creates the in-memory event store: a ring buffer of the newest `capacity` events. Appending
+ * costs O(1) and nothing else when nobody listens.
+ */
+export function createMemoryEventStore(options: MemoryEventStoreOptions): EventStore {
+  const capacity = options.capacity ?? 10_000;
+  if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`event store capacity must be a whole number ≥ 1, got ${capacity}`);
+  const now = options.now ?? Date.now;
+  const { serverId } = options;
+  const ring: (ToolwireEvent | undefined)[] = Array.from({ length: capacity }, () => undefined);
+  let newest = options.startSequence ?? now() * 1000;
+  let held = 0;
+  // Ring index of the newest event, kept apart from the (large) sequence number so that indexing
+  // stays small-integer arithmetic.
+  let slot = -1;
+  let listeners: readonly ((event: ToolwireEvent) => void)[] = [];
+
+  return {
+    append(draft: EventDraft) {
+      // Spelled out rather than spread: spreading and then adding keys makes V8 build a slow
+      // dictionary-mode object, which cost microseconds per call.
+      const event: ToolwireEvent = {
+        sequence: ++newest,
+        time: now(),
+        serverId,
+        type: draft.type,
+        toolName: draft.toolName,
+        toolVersion: draft.toolVersion,
+        callerId: draft.callerId,
+        requestId: draft.requestId,
+        code: draft.code,
+        message: draft.message,
+        durationMs: draft.durationMs,
+        status: draft.status,
+        arguments: draft.arguments,
+      };
+      slot = slot + 1 === capacity ? 0 : slot + 1;
+      ring[slot] = event;
+      if (held < capacity) held++;
+      for (const listener of listeners) listener(event);
+    },
+    read(afterSequence, limit) {
+      const oldest = newest - held + 1;
+      const from = Math.max(afterSequence + 1, oldest);
+      const to = Math.min(newest, from + limit - 1);
+      const events: ToolwireEvent[] = [];
+      // The newest event is in `slot`; the one `k` older is `k` slots before it (wrapping).
+      for (let seq = from; seq <= to; seq++) {
+        const index = (slot - (newest - seq)) % capacity;
+        events.push(ring[index < 0 ? index + capacity : index] as ToolwireEvent);
+      }
+      const page: EventPage = { events, oldestSequence: oldest, newestSequence: newest };
+      return Promise.resolve(page);
+    },
+    listen(listener) {
+      listeners = [...listeners, listener];
+      return () => {
+        listeners = listeners.filter((l) => l !== listener);
+      };
+    },
+    get newestSequence() {
+      return newest;
+    },
+    close() {
+      listeners = [];
+      ring.fill(undefined);
+      held = 0;
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { EventBus } from "../events/event-bus.js";
+import type { EventTypeName } from "../events/event.js";
+import { outcomeKind, type OutcomeKind } from "../metrics/call-outcome.js";
+import type { ServerMetrics } from "../metrics/server-metrics.js";
+import type { UsageStats } from "../metrics/usage-stats.js";
+import type { ToolRegistry } from "../registry/tool-registry.js";
+import type { CallObserver } from "../runtime/call-pipeline.js";
+
+/** What {@link createMonitorObserver} records into. */
+export interface MonitorObserverDeps {
+  /** Resolves whether a requested name is a registered tool (labels and stats only use known names). */
+  readonly registry: ToolRegistry;
+  /** Receives tool_called and the event each call ends with. */
+  readonly bus: EventBus;
+  /** Per-tool usage. */
+  readonly stats: UsageStats;
+  /** Prometheus metrics. */
+  readonly metrics: ServerMetrics;
+  /** Put the call's arguments into tool_called events (default false: they may hold secrets). */
+  readonly includeArguments: boolean;
+  /** Also told about every ended call (the per-call log line). */
+  readonly next?: CallObserver | undefined;
+}
+
+const endEvent: Record<OutcomeKind, EventTypeName> = {
+  success: "tool_succeeded",
+  failure: "tool_failed",
+  denied: "tool_denied",
+  rate_limited: "rate_limited",
+};
+
+/** Label and stats key for names nobody registered: callers must not be able to grow either. */
+const unknownTool = "_unknown";
+
+function bounded(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * Creates the one observer behind events, usage stats, metrics and the call log, so the
+ * pipeline pays for one observer call per call phase whatever is watching.
+ */
+export function createMonitorObserver(deps: MonitorObserverDeps): CallObserver {
+  const { registry, bus, stats, metrics, includeArguments, next } = deps;
+  return {
+    callStarted(call) {
+      bus.publish({
+        type: "tool_called",
+        toolName: call.toolName,
+        toolVersion: call.toolVersion ?? "",
+        callerId: call.principal?.id ?? "",
+        requestId: call.requestId,
+        code: "",
+        message: "",
+        durationMs: undefined,
+        status: undefined,
+        arguments: includeArguments ? call.arguments : undefined,
+      });
+      next?.callStarted?.(call);
+    },
+    callEnded(call, outcome) {
+      const kind = outcomeKind(outcome);
+      const known = call.tool !== undefined || registry.versions(call.toolName).length > 0;
+      stats.record(known ? call.toolName : undefined, outcome);
+      metrics.record({
+        tool: known ? call.toolName : unknownTool,
+        version: call.toolVersion ?? "",
+        outcome: kind,
+        code: outcome.code,
+        durationMs: outcome.durationMs,
+      });
+      bus.publish({
+        type: endEvent[kind],
+        toolName: bounded(call.toolName, 128),
+        toolVersion: call.toolVersion ?? "",
+        callerId: call.principal?.id ?? "",
+        requestId: call.requestId,
+        code: outcome.code,
+        // An is_error result's text is the tool's answer to one caller, not for every watcher.
+        message: outcome.error === undefined ? (outcome.code === "tool_error" ? "the tool answered an error result" : "") : bounded(outcome.error.rawMessage, 300),
+        durationMs: outcome.durationMs,
+        status: undefined,
+        arguments: undefined,
+      });
+      next?.callEnded?.(call, outcome);
+    },
+  };
+}
