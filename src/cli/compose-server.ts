@@ -39,7 +39,7 @@ export function composeServer(settings: ServeSettings): ComposedServer {
   // Every surface beyond ToolService and /health plugs in here, one line each.
   const extensions: ServerExtensionFactory[] = [
     createRegistryAdmin({ plugins }),
-    createMonitoring({ access: { events: settings.monitoringLevel, stats: settings.monitoringLevel, metrics: settings.monitoringLevel }, includeArguments: settings.eventArguments }),
+    createMonitoring({ access: { events: settings.monitoringLevel, stats: settings.monitoringLevel, metrics: settings.monitoringLevel }, includeArguments: settings.eventArguments, protocols: ["connect", "grpc", "grpc-web", "sse", "mcp"] }),
     createMcpEndpoint({ sessions: mcpSessions }),
   ];
   return Object.assign(createToolwireServer({ ...options, registry, tools: builtinTools, extensions }), { plugins });

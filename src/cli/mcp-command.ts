@@ -62,9 +62,14 @@ export function registerMcpCommand(program: Command): void {
         process.exit(2);
       };
       if (apiKey !== undefined && token !== undefined) fail("give an API key or a token, not both");
-      const [{ pino }, mcp] = await Promise.all([import("pino"), import("../mcp/index.js")]);
+      const [{ createLogger }, mcp] = await Promise.all([import("../logging/index.js"), import("../mcp/index.js")]);
       // Standard output is the protocol: every log line goes to standard error.
-      const logger = pino({ level: flags.logLevel ?? env.TOOLWIRE_LOG_LEVEL ?? "warn" }, pino.destination(2));
+      let logger: Logger;
+      try {
+        logger = createLogger({ level: flags.logLevel ?? env.TOOLWIRE_LOG_LEVEL ?? "warn", destination: 2 });
+      } catch (err) {
+        return fail((err as Error).message);
+      }
       const headers = new Headers();
       if (apiKey !== undefined) headers.set("x-api-key", apiKey);
       if (token !== undefined) headers.set("authorization", `Bearer ${token}`);

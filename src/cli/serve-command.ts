@@ -90,10 +90,10 @@ export function registerServeCommand(program: Command): void {
       if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
         program.error("toolwire serve: --tls-cert and --tls-key go together");
       }
-      const [{ composeServer }, config, { pino }] = await Promise.all([
+      const [{ composeServer }, config, { createLogger }] = await Promise.all([
         import("./compose-server.js"),
         import("../config/index.js"),
-        import("pino"),
+        import("../logging/index.js"),
       ]);
       const configPath = flags.config ?? process.env.TOOLWIRE_CONFIG;
       let settings: Awaited<ReturnType<typeof config.resolveServerSettings>>;
@@ -102,7 +102,7 @@ export function registerServeCommand(program: Command): void {
         const fromFile = configPath === undefined ? {} : await config.loadConfigFile(resolve(configPath));
         const merged = config.mergeConfigs(fromFile, config.configFromEnv(process.env), configFromFlags(flags));
         config.validateConfig(merged, configPath === undefined ? "(environment and flags)" : `${configPath} with environment and flags`);
-        logger = pino({ level: merged.logging?.level ?? "info" });
+        logger = createLogger({ level: merged.logging?.level ?? "info", pretty: merged.logging?.pretty ?? false });
         settings = await config.resolveServerSettings(merged, {
           baseDir: configPath === undefined ? process.cwd() : dirname(resolve(configPath)),
           env: process.env,

@@ -61,18 +61,27 @@ export function createToolServerFactory(source: McpToolSource, options: ToolServ
     const { name } = params;
     const meta = params._meta;
     const token = meta?.progressToken;
+    // Notifications still on their way out when the tool returns: the result must not overtake
+    // them, or the client (which stops listening for a request's progress once it is answered)
+    // loses the last ones.
+    const inFlight = new Set<Promise<unknown>>();
+    const track = (sent: Promise<unknown>) => {
+      const settled = sent.catch(ignore);
+      inFlight.add(settled);
+      void settled.then(() => inFlight.delete(settled));
+    };
     const sink: CallSink = {
-      log: (level, message) => void ctx.mcpReq.log(level, message, name).catch(ignore),
+      log: (level, message) => track(ctx.mcpReq.log(level, message, name)),
       ...(token === undefined
         ? {}
         : {
             progress: (done: number, total: number | undefined, message: string) =>
-              void ctx.mcpReq
-                .notify({
+              track(
+                ctx.mcpReq.notify({
                   method: "notifications/progress",
                   params: { progressToken: token, progress: done, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) },
-                })
-                .catch(ignore),
+                }),
+              ),
           }),
     };
     const call = {
@@ -88,8 +97,10 @@ export function createToolServerFactory(source: McpToolSource, options: ToolServ
     try {
       result = await source.callTool(call);
     } catch (err) {
+      await Promise.all(inFlight);
       return toolCallFailure(err, name, onError);
     }
+    await Promise.all(inFlight);
     return server.projectCallToolResult(toMcpResult(result), undefined);
   }
 

