@@ -52,6 +52,8 @@ export interface BenchReport {
     readonly noSubscribersMicrosPerCall: number | null;
     readonly tenSubscribersMicrosPerCall: number | null;
   };
+  /** What the security stages cost: CPU µs per call of toolwire with an API key and a per-caller limit minus plain toolwire. */
+  readonly securityCost: { readonly microsPerCall: number | null };
   /** The toolwire /mcp / MCP SDK server CPU ratio of each round (median decides), and their requests/s ratio. */
   readonly mcpTarget: {
     readonly description: string;
@@ -156,6 +158,7 @@ export function buildBenchReport(all: readonly TargetMeasurement[], options: Ben
       noSubscribersMicrosPerCall: costOver("toolwire-monitoring"),
       tenSubscribersMicrosPerCall: costOver("toolwire-monitoring-10"),
     },
+    securityCost: { microsPerCall: costOver("toolwire-secured") },
     mcpTarget: {
       description: `toolwire /mcp CPU/call ≤ ${mcpCpuRatioTarget}× the MCP SDK's own stateless server`,
       maxRatio: mcpCpuRatioTarget,
@@ -199,6 +202,10 @@ export function formatBenchReport(report: BenchReport): string {
   lines.push(
     `Monitoring (events, stats, metrics) costs ${micros(monitoringCost.noSubscribersMicrosPerCall)} CPU per call with no event ` +
       `subscriber and ${micros(monitoringCost.tenSubscribersMicrosPerCall)} with 10 (over plain toolwire, median of rounds).`,
+  );
+  lines.push(
+    `Security (API key check and per-caller rate limit) costs ${micros(report.securityCost.microsPerCall)} CPU per call ` +
+      "(over plain toolwire, median of rounds).",
   );
   const { mcpTarget } = report;
   lines.push(

@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from "node:util";
+import { benchApiKey } from "./servers/toolwire-secured-bench-server.js";
 
 /** Which server a server child runs. */
-export type ServerKind = "bare-http" | "bare-connect" | "toolwire" | "toolwire-monitoring" | "toolwire-monitoring-10" | "mcp-sdk" | "toolwire-mcp";
+export type ServerKind = "bare-http" | "bare-connect" | "toolwire" | "toolwire-secured" | "toolwire-monitoring" | "toolwire-monitoring-10" | "mcp-sdk" | "toolwire-mcp";
 
 /** Arguments of the benchmarked echo call. */
 export const echoArguments = { message: "hello" } as const;
@@ -79,6 +80,13 @@ export const benchTargets: readonly BenchTarget[] = [
   },
   { kind: "bare-connect", label: "bare connect-node", path: callToolPath, isCorrectResponse: echoesArguments },
   { kind: "toolwire", label: "toolwire", path: callToolPath, isCorrectResponse: echoesArguments },
+  {
+    kind: "toolwire-secured",
+    label: "toolwire + API key + per-caller limit",
+    path: callToolPath,
+    headers: { ...jsonHeaders, "x-api-key": benchApiKey },
+    isCorrectResponse: echoesArguments,
+  },
   { kind: "toolwire-monitoring", label: "toolwire + monitoring, 0 subscribers", path: callToolPath, isCorrectResponse: echoesArguments },
   {
     kind: "toolwire-monitoring-10",

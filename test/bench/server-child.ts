@@ -8,6 +8,7 @@ const starters: Record<ServerKind, () => Promise<BenchServer>> = {
   "bare-http": async () => (await import("./servers/bare-http-server.js")).startBareHttpServer(),
   "bare-connect": async () => (await import("./servers/bare-connect-server.js")).startBareConnectServer(),
   toolwire: async () => (await import("./servers/toolwire-bench-server.js")).startToolwireBenchServer(),
+  "toolwire-secured": async () => (await import("./servers/toolwire-secured-bench-server.js")).startToolwireSecuredBenchServer(),
   "toolwire-monitoring": async () => (await import("./servers/toolwire-monitoring-bench-server.js")).startToolwireMonitoringBenchServer(),
   "toolwire-monitoring-10": async () => (await import("./servers/toolwire-monitoring-bench-server.js")).startToolwireMonitoringBenchServer(),
   "mcp-sdk": async () => (await import("./servers/mcp-sdk-server.js")).startMcpSdkServer(),
