@@ -1,6 +1,7 @@
 import { dirname, resolve } from "node:path";
 import { Option, type Command } from "commander";
 import type { Logger } from "pino";
+import { logLevels } from "../logging/log-levels.js";
 import type { McpToolSource } from "../mcp/index.js";
 
 /** Flags of `toolwire mcp`. */
@@ -37,15 +38,7 @@ export function registerMcpCommand(program: Command): void {
     .option("-c, --config <file>", "local tools: config file of their security, limits and plugins; env TOOLWIRE_CONFIG")
     .option("--watch", "local tools: reload plugin directories when their files change (clients hear of it)")
     .addOption(
-      new Option("--log-level <level>", "level of the logs written to stderr (default warn); env TOOLWIRE_LOG_LEVEL").choices([
-        "fatal",
-        "error",
-        "warn",
-        "info",
-        "debug",
-        "trace",
-        "silent",
-      ]),
+      new Option("--log-level <level>", "level of the logs written to stderr (default warn); env TOOLWIRE_LOG_LEVEL").choices(logLevels),
     )
     .addHelpText(
       "after",

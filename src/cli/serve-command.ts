@@ -1,6 +1,7 @@
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
+import { logLevels } from "../logging/log-levels.js";
 import type { ToolwireConfig } from "../config/index.js";
 
 /** Flags of `toolwire serve`; each overrides the config file and the environment. */
@@ -66,15 +67,7 @@ export function registerServeCommand(program: Command): void {
     .option("--max-body-bytes <n>", "largest request message accepted (default 1048576)", integer(1024, 256 * 1024 * 1024))
     .option("--shutdown-grace-ms <ms>", "how long SIGTERM waits for running calls (default 10000)", integer(0, 3_600_000))
     .addOption(
-      new Option("--log-level <level>", "log level (default info); env TOOLWIRE_LOG_LEVEL").choices([
-        "fatal",
-        "error",
-        "warn",
-        "info",
-        "debug",
-        "trace",
-        "silent",
-      ]),
+      new Option("--log-level <level>", "log level (default info); env TOOLWIRE_LOG_LEVEL").choices(logLevels),
     )
     .option("--log-pretty", "human-readable log lines instead of JSON; env TOOLWIRE_LOG_PRETTY=1")
     .option("--cors-origin <origin>", "allow this browser origin (repeatable); env TOOLWIRE_CORS_ORIGINS", collect)
@@ -90,10 +83,11 @@ export function registerServeCommand(program: Command): void {
       if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
         program.error("toolwire serve: --tls-cert and --tls-key go together");
       }
-      const [{ composeServer }, config, { createLogger }] = await Promise.all([
+      const [{ composeServer }, config, { createLogger }, { createRedisCluster }] = await Promise.all([
         import("./compose-server.js"),
         import("../config/index.js"),
         import("../logging/index.js"),
+        import("../cluster/index.js"),
       ]);
       const configPath = flags.config ?? process.env.TOOLWIRE_CONFIG;
       let settings: Awaited<ReturnType<typeof config.resolveServerSettings>>;
@@ -130,6 +124,18 @@ export function registerServeCommand(program: Command): void {
         eventArguments: settings.monitoring.includeArguments,
         pluginDirs: settings.pluginDirs,
         mcpSessions: settings.mcpSessions,
+        ...(settings.redis !== undefined && settings.cluster !== undefined
+          ? {
+              cluster: createRedisCluster({
+                redis: settings.redis,
+                keyPrefix: settings.cluster.keyPrefix,
+                heartbeatMs: settings.cluster.heartbeatMs,
+                eventStreamLength: settings.cluster.eventStreamLength,
+                eventBufferSize: settings.cluster.eventBufferSize,
+                rateLimitFallback: { local: "per-instance budgets", "fail-open": "no limit (fail-open)", "fail-closed": "refusals (fail-closed)" }[settings.cluster.rateLimitFallback],
+              }),
+            }
+          : {}),
         logger,
       });
       // A broken plugin is reported and skipped; everything else is served.

@@ -1,3 +1,4 @@
+import { abortable } from "../registry/abortable.js";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamRequest, type UnaryRequest } from "@connectrpc/connect";
 import { createAsyncIterable } from "@connectrpc/connect/protocol";
@@ -77,20 +78,9 @@ export function createToolPolicyInterceptor(options: ToolPolicyOptions): Interce
   };
 }
 
+/** Waits for `promise` unless `signal` aborts first, which answers canceled. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(ConnectError.from(signal.reason, Code.Canceled));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
+  return abortable(promise, signal).catch((err: unknown) => {
+    throw signal.aborted && err === signal.reason ? ConnectError.from(err, Code.Canceled) : err;
   });
 }

@@ -69,7 +69,7 @@ export function toolCallError(name: string, result: CallToolResponse): ToolCallE
   return new ToolCallError(text || `tool "${name}" failed`, result);
 }
 
-const logLevels: Record<LogLevel, ToolLogLevel> = {
+const logLevels: Readonly<Record<LogLevel, ToolLogLevel>> = {
   [LogLevel.UNSPECIFIED]: "info",
   [LogLevel.DEBUG]: "debug",
   [LogLevel.INFO]: "info",
@@ -77,6 +77,11 @@ const logLevels: Record<LogLevel, ToolLogLevel> = {
   [LogLevel.WARNING]: "warning",
   [LogLevel.ERROR]: "error",
 };
+
+/** The ToolContext log level of a stream's protobuf log level. */
+export function toolLogLevel(level: LogLevel): ToolLogLevel {
+  return logLevels[level] ?? "info";
+}
 
 /**
  * Turns CallToolStream responses into stream events. With `throwOnToolError` an is_error result
@@ -98,7 +103,7 @@ export async function* toToolStream<O>(
         yield { type: "partial", content: event.value.content.flatMap(contentFromProto) };
         break;
       case "log":
-        yield { type: "log", level: logLevels[event.value.level] ?? "info", message: event.value.message };
+        yield { type: "log", level: toolLogLevel(event.value.level), message: event.value.message };
         break;
       case "result":
         if (throwOnToolError && event.value.isError) throw toolCallError(name, event.value);

@@ -155,7 +155,8 @@ function docText(manifest: ToolManifest): string {
   return `${text} (${manifest.name} ${manifest.version}${manifest.streaming === true ? ", streaming" : ""})`;
 }
 
-async function toTypeScript(schema: JSONSchema, name: string, root: string): Promise<string> {
+/** TypeScript declarations of a JSON Schema, named `name`, in the style every generated file shares. */
+export async function toTypeScript(schema: JSONSchema, name: string, root: string): Promise<string> {
   // The root type is named by us, not by a title the author gave the schema.
   const { title: _title, $id: _id, ...rest } = schema;
   return compile(rest as JSONSchema, name, {

@@ -2,11 +2,7 @@ import { isatty } from "node:tty";
 import { pino, type Logger } from "pino";
 import pinoPretty from "pino-pretty";
 
-/** Levels a logger accepts, most severe first, and "silent". */
-export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-
-/** A log level name. */
-export type LogLevelName = (typeof logLevels)[number];
+import { isLogLevelName, logLevels } from "./log-levels.js";
 
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {
@@ -39,10 +35,6 @@ const credentialPaths = [
   "*.password",
 ];
 
-/** Whether `value` is a log level name. */
-export function isLogLevelName(value: string): value is LogLevelName {
-  return (logLevels as readonly string[]).includes(value);
-}
 
 /**
  * Creates the structured logger of the CLI and servers: JSON lines (pino) with credentials

@@ -1,2 +1,3 @@
-export { createLogger, isLogLevelName, logLevels, type LoggerOptions, type LogLevelName } from "./create-logger.js";
+export { createLogger, type LoggerOptions } from "./create-logger.js";
+export { isLogLevelName, logLevels, type LogLevelName } from "./log-levels.js";
 export { createCallLogObserver, callLogLevel } from "./call-log-observer.js";

@@ -2,13 +2,14 @@ import { Code, ConnectError, createClient, type CallOptions, type Transport } fr
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { ContentBlock } from "../../gen/proto/toolwire/v1/content_pb.js";
 import { EventType } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
-import { SecurityLevel, type Tool as ProtoTool } from "../../gen/proto/toolwire/v1/tool_pb.js";
-import { LogLevel, ToolService, type CallToolResponse } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
+import type { Tool as ProtoTool } from "../../gen/proto/toolwire/v1/tool_pb.js";
+import { ToolService, type CallToolResponse } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
 import { createAuthInterceptor } from "../client/auth-interceptor.js";
 import { createEventWatcher } from "../client/event-watcher.js";
 import type { ClientLogger } from "../client/logging-interceptor.js";
+import { securityLevelOf } from "../client/tool-metadata.js";
+import { toolLogLevel } from "../client/tool-stream.js";
 import type { Content } from "../registry/content.js";
-import type { ToolLogLevel } from "../registry/tool-context.js";
 import type { CallResult } from "../runtime/call-pipeline.js";
 import { mcpToolOf } from "./mcp-tool.js";
 import type { McpToolSource } from "./tool-source.js";
@@ -28,23 +29,6 @@ export interface RemoteToolSourceOptions {
   /** Where trouble with the server's event stream (which carries tool list changes) is reported. */
   readonly logger?: ClientLogger | undefined;
 }
-
-const securityLevelNames: Record<SecurityLevel, string> = {
-  [SecurityLevel.UNSPECIFIED]: "public",
-  [SecurityLevel.PUBLIC]: "public",
-  [SecurityLevel.AUTHENTICATED]: "authenticated",
-  [SecurityLevel.RESTRICTED]: "restricted",
-  [SecurityLevel.ADMIN]: "admin",
-};
-
-const logLevelNames: Record<LogLevel, ToolLogLevel> = {
-  [LogLevel.UNSPECIFIED]: "info",
-  [LogLevel.DEBUG]: "debug",
-  [LogLevel.INFO]: "info",
-  [LogLevel.NOTICE]: "notice",
-  [LogLevel.WARNING]: "warning",
-  [LogLevel.ERROR]: "error",
-};
 
 /**
  * The tools of a remote Toolwire server, reached through the generated Connect client: `tools/list`
@@ -113,7 +97,7 @@ export function createRemoteToolSource(options: RemoteToolSourceOptions): McpToo
               partial.push(...event.value.content.map(fromProtoContent));
               break;
             case "log":
-              log?.(logLevelNames[event.value.level], event.value.message);
+              log?.(toolLogLevel(event.value.level), event.value.message);
               break;
             case "result":
               return fromProtoResult(event.value, partial);
@@ -149,7 +133,7 @@ function toMcpTool(tool: ProtoTool) {
     description: tool.description,
     category: tool.category,
     tags: tool.tags,
-    securityLevel: securityLevelNames[tool.securityLevel],
+    securityLevel: securityLevelOf(tool),
     deprecated: tool.deprecated,
     annotations:
       a === undefined

@@ -3,7 +3,8 @@ import type { Logger } from "pino";
 import type { CallPipeline } from "../runtime/call-pipeline.js";
 import type { CallerInfo } from "../runtime/caller.js";
 import { anonymousPrincipal, type Principal } from "../security/principal.js";
-import { securityLevelRank, type SecurityLevelName } from "../security/security-level.js";
+import { levelRefusal } from "../security/require-level.js";
+import type { SecurityLevelName } from "../security/security-level.js";
 
 /** The monitoring surfaces whose access is configurable. */
 export type MonitorSurface = "events" | "stats" | "metrics";
@@ -50,17 +51,8 @@ export function createMonitorAccess(pipeline: CallPipeline, levels: MonitorAcces
         if (error.code === Code.Unauthenticated) deny(surface, caller, undefined, error);
         throw error;
       }
-      const needed = levels[surface];
-      if (needed === "public" || principal.level === "admin") return principal;
-      if (securityLevelRank(principal.level) >= securityLevelRank(needed)) return principal;
-      const what = surfaceNames[surface];
-      const error = principal.anonymous
-        ? new ConnectError(
-            `${what} requires ${needed === "authenticated" ? "an authenticated caller" : `the ${needed} level`}; ` +
-              "send credentials (Authorization: Bearer <key or token>)",
-            Code.Unauthenticated,
-          )
-        : new ConnectError(`${what} requires the ${needed} level; caller "${principal.id}" has ${principal.level}`, Code.PermissionDenied);
+      const error = levelRefusal(principal, levels[surface], surfaceNames[surface]);
+      if (error === undefined) return principal;
       return deny(surface, caller, principal, error);
     },
   };
