@@ -29,8 +29,11 @@ export type OriginVerdict =
  * foreign site reaching a server on loopback through a name it controls) and cross-origin use.
  */
 export interface OriginPolicy {
-  /** Undefined when `host` (the Host or :authority header) is served, else why not. */
-  checkHost(host: string | undefined): string | undefined;
+  /**
+   * Undefined when `host` (the Host or :authority header) is served, else why not.
+   * `localAddress` is the address the connection came in on.
+   */
+  checkHost(host: string | undefined, localAddress?: string | undefined): string | undefined;
   /** Classifies a request's Origin relative to its Host. */
   checkOrigin(origin: string | undefined, host: string | undefined): OriginVerdict;
   /** Headers of a response to an allowed cross-origin request. */
@@ -44,9 +47,15 @@ const loopbackNames = ["localhost", "127.0.0.1", "::1", "*.localhost"];
 const extraAllowedHeaders = ["Authorization", "X-Api-Key", "X-Request-Id", "Idempotency-Key", "Last-Event-ID", "Mcp-Session-Id", "Mcp-Protocol-Version"];
 const extraExposedHeaders = ["Retry-After", "X-Request-Id", "Mcp-Session-Id", "Mcp-Protocol-Version", "WWW-Authenticate"];
 
+/** Whether `host` is an unspecified address: listening there means every interface. */
+export function isUnspecifiedHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "");
+  return h === "0.0.0.0" || h === "::" || h === "";
+}
+
 /** Whether `host` names a loopback interface. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase().replace(/^::ffff:(?=\d+\.)/, "");
   return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
@@ -55,6 +64,7 @@ export function createOriginPolicy(options: OriginPolicyOptions): OriginPolicy {
   const allowed =
     options.allowedHosts ?? (isLoopbackHost(options.listenHost) ? loopbackNames : undefined);
   const rules = allowed?.map(parseHostRule);
+  const loopbackRules = loopbackNames.map(parseHostRule);
   const corsOrigins = new Set((options.corsOrigins ?? []).map((o) => o.toLowerCase()));
   const anyOrigin = corsOrigins.has("*");
   const allowHeaders = [...cors.allowedHeaders, ...extraAllowedHeaders].join(", ");
@@ -62,14 +72,19 @@ export function createOriginPolicy(options: OriginPolicyOptions): OriginPolicy {
   const allowMethods = [...cors.allowedMethods, "DELETE", "OPTIONS"].join(", ");
 
   return {
-    checkHost(host) {
+    checkHost(host, localAddress) {
       // HTTP/1.0 clients may send none; a rebinding browser always sends one.
-      if (host === undefined || rules === undefined) return undefined;
+      if (host === undefined) return undefined;
+      // Without an allow-list on every interface, any name may reach the server, except through
+      // loopback: there only loopback names are served, so a page that rebinds its own name to
+      // 127.0.0.1 cannot reach a server listening on 0.0.0.0 from the victim's machine.
+      const applied = rules ?? (localAddress !== undefined && isLoopbackHost(localAddress) ? loopbackRules : undefined);
+      if (applied === undefined) return undefined;
       const parsed = splitHostPort(host);
-      if (parsed !== undefined && rules.some((rule) => rule(parsed.name, parsed.port))) return undefined;
+      if (parsed !== undefined && applied.some((rule) => rule(parsed.name, parsed.port))) return undefined;
       return (
         `Host "${host.slice(0, 200)}" is not served here (protection against DNS rebinding); ` +
-        `accepted hosts: ${(allowed ?? []).join(", ")} (server.allowedHosts in the config)`
+        `accepted hosts: ${(allowed ?? loopbackNames).join(", ")} (server.allowedHosts in the config)`
       );
     },
     checkOrigin(origin, host) {

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createOriginPolicy } from "../../src/security/index.js";
 import { echo } from "../../src/tools/echo.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
@@ -117,5 +118,19 @@ describe("CORS", () => {
     expect(res.status).toBe(403);
     expect(res.body).toContain("server.corsOrigins");
     expect((await curl(["-H", "Host: tools.internal", `${custom.url}/health`])).status).toBe(200);
+  });
+});
+
+describe("Host checks on every interface", () => {
+  const policy = createOriginPolicy({ listenHost: "0.0.0.0" });
+
+  it("serves only loopback names to connections that arrive through loopback", () => {
+    expect(policy.checkHost("rebound.attacker.example:8081", "127.0.0.1")).toContain("DNS rebinding");
+    expect(policy.checkHost("rebound.attacker.example:8081", "::ffff:127.0.0.1")).toContain("DNS rebinding");
+    expect(policy.checkHost("localhost:8081", "127.0.0.1")).toBeUndefined();
+  });
+
+  it("serves any name to connections from the network when no allow-list is set", () => {
+    expect(policy.checkHost("tools.example.com", "10.1.2.3")).toBeUndefined();
   });
 });
