@@ -149,6 +149,8 @@ export interface CallPipelineOptions {
   readonly maxStreamDurationMs?: number | undefined;
   /** Told about every call's start and end (metrics, events, audit). */
   readonly observers?: readonly CallObserver[] | undefined;
+  /** Told when `authenticate` (listings, monitoring, admin, MCP) refuses a caller: bad credentials or a spent budget. */
+  readonly onRefused?: ((caller: CallerInfo, error: ConnectError) => void) | undefined;
   /** Told when an observer throws (the call goes on regardless). */
   readonly onObserverError?: ((error: unknown) => void) | undefined;
   /** Told about handler failures (the stack stays on the server). */
@@ -192,7 +194,9 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
   const rateLimiter = options.rateLimiter ?? createToolRateLimiter();
   // Calls that have not answered yet; drain() waits for these.
   const running = new Set<CallContext>();
-  const concurrency = new Map<RegisteredTool, number>();
+  // Keyed by name and version, not by the registered object: a replaced or re-deprecated tool is
+  // a new object, and its running calls must still count.
+  const concurrency = new Map<string, number>();
   let draining = false;
   const idleWaiters: (() => void)[] = [];
 
@@ -223,9 +227,16 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
 
   async function authenticate(caller: CallerInfo): Promise<Principal> {
     if (draining) throw shuttingDown();
-    const principal = await identify(caller);
-    await spendRequest(principal, caller);
-    return principal;
+    try {
+      const principal = await identify(caller);
+      await spendRequest(principal, caller);
+      return principal;
+    } catch (err) {
+      // Calls are audited by their observers; refusals of everything else (listings, monitoring,
+      // admin RPCs, MCP) are told here, so no guessed credential goes unrecorded.
+      options.onRefused?.(caller, ConnectError.from(err));
+      throw err;
+    }
   }
 
   function resolveFor(principal: Principal, name: string, version?: string): RegisteredTool {
@@ -321,11 +332,12 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     }
 
     const limit = manifest.maxConcurrency ?? defaultMaxConcurrency;
-    if (limit !== undefined && (concurrency.get(tool) ?? 0) >= limit) {
+    const slotKey = limit === undefined ? "" : `${tool.name}@${tool.version}`;
+    if (limit !== undefined && (concurrency.get(slotKey) ?? 0) >= limit) {
       throw limitExceeded(`tool "${tool.name}" is already running its maximum of ${limit} calls`, 1000, "CONCURRENCY_LIMIT");
     }
     if (draining) throw shuttingDown();
-    if (limit !== undefined) concurrency.set(tool, (concurrency.get(tool) ?? 0) + 1);
+    if (limit !== undefined) concurrency.set(slotKey, (concurrency.get(slotKey) ?? 0) + 1);
     const toolTimeout = manifest.timeoutMs ?? defaultTimeoutMs;
     // The tightest of the tool's timeout, the client's deadline and, for streams, the stream cap.
     let timeoutMs = toolTimeout;
@@ -351,17 +363,17 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
       if (limit !== undefined) {
         // The slot is the handler's, not the answer's: a handler still winding down after an
         // abort (killing a process, say) keeps it until it settles.
-        if (ctx.pending === undefined) releaseSlot(tool);
-        else ctx.pending.then(() => releaseSlot(tool), () => releaseSlot(tool));
+        if (ctx.pending === undefined) releaseSlot(slotKey);
+        else ctx.pending.then(() => releaseSlot(slotKey), () => releaseSlot(slotKey));
       }
       if (running.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
     }
   }
 
-  function releaseSlot(tool: RegisteredTool): void {
-    const left = (concurrency.get(tool) ?? 1) - 1;
-    if (left === 0) concurrency.delete(tool);
-    else concurrency.set(tool, left);
+  function releaseSlot(key: string): void {
+    const left = (concurrency.get(key) ?? 1) - 1;
+    if (left === 0) concurrency.delete(key);
+    else concurrency.set(key, left);
   }
 
   async function execute(

@@ -6,8 +6,11 @@ import { createCallPipeline, type CallPipeline } from "../../src/runtime/call-pi
 
 const caller = { headers: new Headers(), protocol: "test" };
 
-function pipelineWithTool(handler: (ms: number, signal: AbortSignal) => Promise<Record<string, unknown>>, extra: Record<string, unknown> = {}): CallPipeline {
-  const registry = createToolRegistry();
+function pipelineWithTool(
+  handler: (ms: number, signal: AbortSignal) => Promise<Record<string, unknown>>,
+  extra: Record<string, unknown> = {},
+  registry = createToolRegistry(),
+): CallPipeline {
   registry.register(
     defineTool(
       {
@@ -63,5 +66,18 @@ describe("call tracking", () => {
     await expect.poll(() => finished, { timeout: 2_000 }).toBe(1);
     const later = await pipeline.call({ name: "wait", arguments: { ms: 1 }, caller, signal });
     expect(later.isError).toBe(false);
+  });
+
+  it("keeps counting running calls against maxConcurrency when the tool is replaced or re-deprecated", async () => {
+    const registry = createToolRegistry();
+    const pipeline = pipelineWithTool(async (ms) => (await sleep(ms), {}), { maxConcurrency: 1 }, registry);
+    const signal = new AbortController().signal;
+    const running = pipeline.call({ name: "wait", arguments: { ms: 500 }, caller, signal });
+    await expect.poll(() => pipeline.inFlight).toBe(1);
+    registry.setDeprecated("wait", "1.0.0", true);
+    const refused = await pipeline.call({ name: "wait", arguments: { ms: 1 }, caller, signal }).catch((e: unknown) => ConnectError.from(e));
+    expect((refused as ConnectError).code).toBe(Code.ResourceExhausted);
+    await running;
+    await expect(pipeline.call({ name: "wait", arguments: { ms: 1 }, caller, signal })).resolves.toBeDefined();
   });
 });

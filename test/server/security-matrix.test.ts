@@ -144,3 +144,23 @@ describe("listings show only what the caller may call", () => {
     expect((err as ConnectError).code).toBe(Code.Unauthenticated);
   });
 });
+
+describe("audit of refusals outside tool calls", () => {
+  it("logs a bad credential on a listing as a warning, without the credential", async () => {
+    const { pino } = await import("pino");
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const audited = await startServer({ tools, logger, authenticate: createAuthenticator({ apiKeys: [callers.admin.entry!] }) });
+    try {
+      const client = createClient(ToolService, protocolCases[0]!.transport(audited.url));
+      await client.listTools({}, { headers: { "x-api-key": "guessed-admin-key-123" } }).catch(() => undefined);
+      const refused = lines.filter((l) => l.msg === "request refused");
+      expect(refused).toEqual([
+        expect.objectContaining({ level: 40, code: "unauthenticated", protocol: "connect", peer: "127.0.0.1", reason: "invalid credentials: unknown API key" }),
+      ]);
+      expect(JSON.stringify(lines)).not.toContain("guessed-admin-key");
+    } finally {
+      await audited.close();
+    }
+  });
+});
