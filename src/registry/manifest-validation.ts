@@ -31,17 +31,38 @@ const validateMeta = ajv.compile<ToolManifest>(manifestMetaSchema);
  * two always agree. Throws {@link ManifestError}.
  */
 export function validateManifest(value: unknown, source = "(inline manifest)"): ToolManifest {
+  const manifest = checkManifestShape(value, source);
+  // A throwaway ajv: ajv keeps what it compiled even after removeSchema, so checking with the
+  // shared one would grow it with every manifest ever checked.
+  const check = createSchemaCompiler({ useDefaults: false });
+  compileManifestSchemas(manifest, source, (schema) => check.compile(schema));
+  return manifest;
+}
+
+/** Checks a parsed manifest against the meta-schema only; throws {@link ManifestError}. */
+export function checkManifestShape(value: unknown, source = "(inline manifest)"): ToolManifest {
   if (!validateMeta(value)) {
     throw new ManifestError(source, toViolations(validateMeta.errors));
   }
+  return value;
+}
+
+/**
+ * Compiles a manifest's `input` and `output` schemas with `compile`, reporting every schema that
+ * does not compile as a {@link ManifestError} naming `/input` or `/output`.
+ */
+export function compileManifestSchemas<V>(
+  manifest: ToolManifest,
+  source: string,
+  compile: (schema: Record<string, unknown>) => V,
+): { readonly input: V; readonly output: V | undefined } {
   const problems: SchemaViolation[] = [];
+  const compiled: { input?: V; output?: V } = {};
   for (const key of ["input", "output"] as const) {
-    const schema = value[key];
+    const schema = manifest[key];
     if (schema === undefined) continue;
     try {
-      ajv.compile(schema);
-      // Only a check: drop it so the cache does not grow and $id values can be reused.
-      ajv.removeSchema(schema);
+      compiled[key] = compile(schema as Record<string, unknown>);
     } catch (err) {
       problems.push({
         pointer: `/${key}`,
@@ -51,5 +72,5 @@ export function validateManifest(value: unknown, source = "(inline manifest)"): 
     }
   }
   if (problems.length > 0) throw new ManifestError(source, problems);
-  return value;
+  return { input: compiled.input as V, output: compiled.output };
 }

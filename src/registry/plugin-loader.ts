@@ -24,9 +24,22 @@ export interface PluginUnit {
 export interface PluginScan {
   /** Tools per plugin file, in file order. */
   readonly tools: ReadonlyMap<string, readonly AnyToolDefinition[]>;
-  /** Files that failed to load. */
+  /** Files (and unreadable directories) that failed to load. */
   readonly failures: readonly PluginFailure[];
+  /** Directories that could not be read: what their files provided before should keep serving. */
+  readonly failedDirs: readonly string[];
 }
+
+/** What a previous scan loaded from a unit, reused while none of its files changed. */
+export interface PluginCacheEntry {
+  /** Modification times of the unit's files when it was loaded. */
+  readonly signature: string;
+  /** The tools it provided. */
+  readonly tools: readonly AnyToolDefinition[];
+}
+
+/** Longest a plugin module may take to load (its top-level code) before it counts as failed. */
+const loadTimeoutMs = 10_000;
 
 const moduleExtensions = [".js", ".mjs", ".ts", ".mts"];
 // Each load imports a fresh copy of the module: a query string makes it a new module URL.
@@ -96,24 +109,52 @@ export async function loadPluginUnit(unit: PluginUnit): Promise<AnyToolDefinitio
   });
 }
 
-/** Loads every plugin unit in the directories, collecting failures instead of stopping at one. */
-export async function scanPlugins(dirs: readonly string[]): Promise<PluginScan> {
+/**
+ * Loads every plugin unit in the directories, collecting failures instead of stopping at one.
+ * Units whose files did not change since `cache` was filled are not imported again (each fresh
+ * import is a module copy the process keeps for good); the cache is updated in place.
+ */
+export async function scanPlugins(dirs: readonly string[], cache = new Map<string, PluginCacheEntry>()): Promise<PluginScan> {
   const tools = new Map<string, readonly AnyToolDefinition[]>();
   const failures: PluginFailure[] = [];
-  let units: PluginUnit[];
-  try {
-    units = await findPluginUnits(dirs);
-  } catch (err) {
-    return { tools, failures: [{ file: dirs.join(", "), reason: `cannot read plugin directory: ${(err as Error).message}` }] };
-  }
-  for (const unit of units) {
+  const failedDirs: string[] = [];
+  for (const dir of dirs.map((d) => resolve(d))) {
+    let units: PluginUnit[];
     try {
-      tools.set(unit.file, await loadPluginUnit(unit));
+      units = await findPluginUnits([dir]);
     } catch (err) {
-      failures.push({ file: unit.file, reason: describe(err) });
+      failures.push({ file: dir, reason: `cannot read plugin directory: ${describe(err)}` });
+      failedDirs.push(dir);
+      continue;
+    }
+    for (const unit of units) {
+      try {
+        const signature = await signatureOf(unit);
+        const cached = cache.get(unit.file);
+        const loaded = cached?.signature === signature ? cached.tools : await withTimeout(loadPluginUnit(unit), unit.file);
+        cache.set(unit.file, { signature, tools: loaded });
+        tools.set(unit.file, loaded);
+      } catch (err) {
+        cache.delete(unit.file);
+        failures.push({ file: unit.file, reason: describe(err) });
+      }
     }
   }
-  return { tools, failures };
+  for (const file of cache.keys()) if (!tools.has(file) && !failures.some((f) => f.file === file)) cache.delete(file);
+  return { tools, failures, failedDirs };
+}
+
+async function signatureOf(unit: PluginUnit): Promise<string> {
+  const times = await Promise.all(unit.watched.map(async (file) => `${file}:${(await stat(file)).mtimeMs}`));
+  return times.join("|");
+}
+
+function withTimeout<T>(promise: Promise<T>, file: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${basename(file)} did not finish loading within ${loadTimeoutMs / 1000}s`)), loadTimeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function importFresh(file: string): Promise<Record<string, unknown>> {

@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import type { AnyToolDefinition } from "./define-tool.js";
-import { scanPlugins, type PluginFailure } from "./plugin-loader.js";
+import { scanPlugins, type PluginCacheEntry, type PluginFailure } from "./plugin-loader.js";
 import type { RegisteredTool, ToolRegistry } from "./tool-registry.js";
 
 /** What a (re)load of the plugin directories did. */
@@ -51,16 +51,32 @@ export function createPluginManager(options: PluginManagerOptions): PluginManage
   const dirs = options.dirs.map((d) => resolve(d));
   // What each plugin file registered, so a reload knows what to replace or remove.
   const owned = new Map<string, Map<string, RegisteredTool>>();
+  const cache = new Map<string, PluginCacheEntry>();
   let running: Promise<PluginReport> = Promise.resolve({ loaded: [], removed: [], failures: [] });
   const watchers: FSWatcher[] = [];
   let timer: NodeJS.Timeout | undefined;
 
   async function load(): Promise<PluginReport> {
-    const scan = await scanPlugins(dirs);
+    const scan = await scanPlugins(dirs, cache);
+    // From here on nothing awaits: the registry changes in one step, between two calls.
     const loaded: string[] = [];
     const removed: string[] = [];
     const failures: PluginFailure[] = [...scan.failures];
     const failedFiles = new Set(failures.map((f) => f.file));
+    const inFailedDir = (file: string) => scan.failedDirs.some((dir) => file.startsWith(`${dir}/`));
+
+    // Files that are gone take their tools with them first, so a tool that moved to another
+    // file (a rename) is free for it; failed files and unreadable directories keep theirs.
+    for (const [file, tools] of owned) {
+      if (scan.tools.has(file) || failedFiles.has(file) || inFailedDir(file)) continue;
+      for (const [k, old] of tools) {
+        if (registry.versions(old.name).includes(old)) {
+          registry.unregister(old.name, old.version);
+          removed.push(k);
+        }
+      }
+      owned.delete(file);
+    }
 
     for (const [file, tools] of scan.tools) {
       const previous = owned.get(file) ?? new Map<string, RegisteredTool>();
@@ -72,7 +88,14 @@ export function createPluginManager(options: PluginManagerOptions): PluginManage
       }
       const next = new Map<string, RegisteredTool>();
       for (const tool of tools) {
-        const registered = previous.has(key(tool.descriptor.manifest)) ? registry.replace(tool) : registry.register(tool);
+        const k = key(tool.descriptor.manifest);
+        const current = registry.versions(tool.descriptor.manifest.name).find((t) => t.version === tool.descriptor.manifest.version);
+        // An unchanged plugin keeps its registration (and any deprecation an admin set): no event.
+        if (current !== undefined && previous.has(k) && current.handler === tool.handler) {
+          next.set(k, current);
+          continue;
+        }
+        const registered = previous.has(k) ? registry.replace(tool) : registry.register(tool);
         next.set(key(registered), registered);
         loaded.push(key(registered));
       }
@@ -84,20 +107,12 @@ export function createPluginManager(options: PluginManagerOptions): PluginManage
       }
       owned.set(file, next);
     }
-    // Files that are gone take their tools with them; failed ones keep theirs.
-    for (const [file, tools] of owned) {
-      if (scan.tools.has(file) || failedFiles.has(file)) continue;
-      for (const [k, old] of tools) {
-        if (registry.versions(old.name).includes(old)) {
-          registry.unregister(old.name, old.version);
-          removed.push(k);
-        }
-      }
-      owned.delete(file);
-    }
+    // A tool that moved away and back within one reload is listed as both; it is loaded.
+    const stillLoaded = new Set(loaded);
+    const gone = removed.filter((k) => !stillLoaded.has(k));
     for (const failure of failures) logger?.error({ file: failure.file, reason: failure.reason }, "plugin failed to load");
-    logger?.info({ loaded: loaded.length, removed: removed.length, failures: failures.length }, "plugins loaded");
-    return { loaded, removed, failures };
+    logger?.info({ loaded: loaded.length, removed: gone.length, failures: failures.length }, "plugins loaded");
+    return { loaded, removed: gone, failures };
   }
 
   /** A tool of `file` whose name and version another source already registered. */

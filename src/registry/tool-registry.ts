@@ -4,7 +4,7 @@ import { badRequest, toolNotFound } from "../runtime/errors.js";
 import { isSecurityLevelName, type SecurityLevelName } from "../security/security-level.js";
 import type { AnyToolDefinition, ToolHandler } from "./define-tool.js";
 import { createSchemaCompiler } from "./json-schema.js";
-import { validateManifest } from "./manifest-validation.js";
+import { checkManifestShape, compileManifestSchemas } from "./manifest-validation.js";
 import type { ToolManifest } from "./tool-descriptor.js";
 
 /** One registered version of a tool, with its validators compiled once. */
@@ -74,16 +74,19 @@ function securityLevelOf(level: string): SecurityLevelName {
  * release (pre-releases only when nothing else is left); versions compare as semver.
  */
 export function createToolRegistry(): ToolRegistry {
-  const ajv = createSchemaCompiler();
   const byName = new Map<string, RegisteredTool[]>();
   const defaults = new Map<string, RegisteredTool>();
   const listeners = new Set<(change: RegistryChange) => void>();
   let sortedDefaults: RegisteredTool[] | undefined;
 
-  function compile(schema: Record<string, unknown>): ValidateFunction {
-    // $id would clash between two versions of one tool in the shared ajv; it carries no meaning here.
-    const { $id: _ignored, ...rest } = schema;
-    return ajv.compile(rest);
+  /**
+   * Compiles a tool version's schemas in an ajv of its own: ajv never frees what it compiled, so
+   * a shared instance would grow with every reload; this one goes when the version does.
+   */
+  function compiler(): (schema: Record<string, unknown>) => ValidateFunction {
+    const ajv = createSchemaCompiler();
+    // $id carries no meaning here, and would clash between versions of one tool.
+    return ({ $id: _ignored, ...rest }) => ajv.compile(rest);
   }
 
   function refreshDefault(name: string): void {
@@ -109,15 +112,16 @@ export function createToolRegistry(): ToolRegistry {
     const { descriptor } = definition;
     // Input was validated against the manifest, so the erased handler type is safe to call.
     const handler = definition.handler as ToolHandler;
-    const manifest = validateManifest(descriptor.manifest, descriptor.source);
+    const manifest = checkManifestShape(descriptor.manifest, descriptor.source);
+    const compiled = compileManifestSchemas(manifest, descriptor.source ?? "(inline manifest)", compiler());
     return {
       manifest,
       name: manifest.name,
       version: manifest.version,
       securityLevel: securityLevelOf(manifest.securityLevel ?? "public"),
       handler,
-      validateInput: compile(manifest.input),
-      validateOutput: manifest.output === undefined ? undefined : compile(manifest.output),
+      validateInput: compiled.input,
+      validateOutput: compiled.output,
       source: descriptor.source,
     };
   }

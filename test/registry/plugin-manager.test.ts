@@ -124,3 +124,55 @@ describe("plugin directories", () => {
     await expect.poll(() => registry.versions("added").length, { timeout: 5_000 }).toBe(1);
   });
 });
+
+describe("plugin directories under change", () => {
+  let a: PluginDir;
+  let b: PluginDir;
+  let reg: ToolRegistry;
+  let manager: PluginManager;
+  beforeEach(async () => {
+    a = await createPluginDir();
+    b = await createPluginDir();
+    reg = createToolRegistry();
+    manager = createPluginManager({ registry: reg, dirs: [a.path, b.path] });
+  });
+  afterEach(async () => {
+    manager.close();
+    await a.remove();
+    await b.remove();
+  });
+
+  it("keeps serving the tools of other directories when one cannot be read", async () => {
+    await a.write("a.mjs", pluginModule("a_tool", "1.0.0", "a"));
+    await b.write("b.mjs", pluginModule("b_tool", "1.0.0", "b"));
+    await manager.reload();
+    await b.remove();
+    const report = await manager.reload();
+    expect(report.failures.map((f) => f.reason)).toEqual([expect.stringContaining("cannot read plugin directory")]);
+    expect(report.removed).toEqual([]);
+    expect(reg.list().map((t) => t.name)).toEqual(["a_tool", "b_tool"]);
+  });
+
+  it("keeps a tool whose file was renamed", async () => {
+    await a.write("greet.mjs", pluginModule("greet", "1.0.0", "hi"));
+    await manager.reload();
+    const { rename } = await import("node:fs/promises");
+    await rename(`${a.path}/greet.mjs`, `${a.path}/zgreet.mjs`);
+    const report = await manager.reload();
+    expect(report.failures).toEqual([]);
+    expect(report.removed).toEqual([]);
+    expect(reg.resolve("greet").source).toBe(`${a.path}/zgreet.mjs`);
+  });
+
+  it("does not touch unchanged plugins on reload, and keeps an admin's deprecation", async () => {
+    await a.write("same.mjs", pluginModule("same", "1.0.0", "x"));
+    await manager.reload();
+    reg.setDeprecated("same", "1.0.0", true);
+    const changes: string[] = [];
+    reg.onChange((c) => changes.push(c.type));
+    const report = await manager.reload();
+    expect(changes).toEqual([]);
+    expect(report.removed).toEqual([]);
+    expect(reg.resolve("same").manifest.deprecated).toBe(true);
+  });
+});
