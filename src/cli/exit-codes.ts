@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { CommanderError } from "commander";
-import { codeName } from "../client/code-name.js";
+import { codeName } from "../runtime/code-name.js";
 import { isConnectionFailure } from "../client/transient-error.js";
 
 /** The exit codes of every toolwire command, so scripts can branch on what happened. */

@@ -139,8 +139,12 @@ export function registerServeCommand(program: Command): void {
         logger,
       });
       // A broken plugin is reported and skipped; everything else is served.
-      const report = await server.plugins.reload();
-      for (const failure of report.failures) process.stderr.write(`toolwire serve: plugin ${failure.file}: ${failure.reason}\n`);
+      try {
+        const report = await server.plugins.reload();
+        for (const failure of report.failures) process.stderr.write(`toolwire serve: plugin ${failure.file}: ${failure.reason}\n`);
+      } catch (err) {
+        process.stderr.write(`toolwire serve: plugins could not be loaded: ${(err as Error).message}\n`);
+      }
       if (flags.watch === true) {
         if (settings.pluginDirs.length === 0) program.error("toolwire serve: --watch needs plugin directories (--plugins or pluginDirs)");
         server.plugins.watch();

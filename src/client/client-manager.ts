@@ -3,7 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/proto/toolwire/v1/errors_pb.js";
 import type { CallToolResponse } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
 import { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from "./circuit-breaker.js";
-import { codeName } from "./code-name.js";
+import { codeName } from "../runtime/code-name.js";
 import type { HealthStatus } from "./health-check.js";
 import type { ClientLogger } from "./logging-interceptor.js";
 import type { ToolCallOptions } from "./tool-client.js";

@@ -1,7 +1,7 @@
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { EventType, MonitorService, type Event } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
 import { backoffDelay, sleep, type BackoffOptions } from "./backoff.js";
-import { codeName } from "./code-name.js";
+import { codeName } from "../runtime/code-name.js";
 import type { ClientLogger } from "./logging-interceptor.js";
 
 /**

@@ -1,7 +1,7 @@
 import { Code, ConnectError, createClient, createContextValues, type Transport } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/proto/grpc/health/v1/health_pb.js";
 import { ToolService } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
-import { codeName } from "./code-name.js";
+import { codeName } from "../runtime/code-name.js";
 import { noRetry } from "./retry-interceptor.js";
 import { isConnectionFailure } from "./transient-error.js";
 

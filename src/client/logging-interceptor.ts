@@ -1,5 +1,5 @@
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
-import { codeName } from "./code-name.js";
+import { codeName } from "../runtime/code-name.js";
 
 /**
  * Where the client logs: any logger with pino's `(fields, message)` methods, pino itself

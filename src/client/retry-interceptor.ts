@@ -10,7 +10,7 @@ import {
 } from "@connectrpc/connect";
 import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { backoffDelay, sleep, type BackoffOptions } from "./backoff.js";
-import { codeName } from "./code-name.js";
+import { codeName } from "../runtime/code-name.js";
 import type { ClientLogger } from "./logging-interceptor.js";
 import { isTransientFailure } from "./transient-error.js";
 

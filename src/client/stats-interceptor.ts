@@ -1,7 +1,7 @@
 import { ConnectError, type Interceptor, type StreamRequest } from "@connectrpc/connect";
 import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import type { CallToolResponse, CallToolStreamResponse } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
-import { codeName } from "./code-name.js";
+import { codeName } from "../runtime/code-name.js";
 import { isToolCall } from "./tool-policy-interceptor.js";
 import type { UsageStats } from "./usage-stats.js";
 

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
 import { ArgumentViolationsSchema, ErrorInfoSchema, RetryInfoSchema } from "../../gen/proto/toolwire/v1/errors_pb.js";
-import { codeName } from "../runtime/call-pipeline.js";
+import { codeName } from "../runtime/code-name.js";
 
 /**
  * JSON-RPC error codes of Toolwire's MCP surface. Unknown tools and bad parameters use JSON-RPC's

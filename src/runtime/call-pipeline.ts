@@ -12,6 +12,7 @@ import { anonymousPrincipal, type Principal } from "../security/principal.js";
 import { clientAddressKey } from "../security/client-address.js";
 import { createToolRateLimiter, type RateLimitRule, type ToolRateLimiter } from "../security/rate-limit.js";
 import type { Authenticator, CallerInfo } from "./caller.js";
+import { codeName } from "./code-name.js";
 import {
   canceled,
   deadlineExceeded,
@@ -484,10 +485,6 @@ interface MutableObservedCall {
   executed?: boolean;
 }
 
-/** The snake_case name of a Connect code ("permission_denied"), as Connect's JSON uses. */
-export function codeName(code: Code): string {
-  return Code[code].replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c.toLowerCase() : `_${c.toLowerCase()}`));
-}
 
 // Unique per process, cheap per call: a random prefix and a counter.
 const requestIdPrefix = randomBytes(6).toString("hex");

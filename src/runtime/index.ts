@@ -9,8 +9,8 @@ export {
   type RequestLimits,
   type CallOutcome,
   type ObservedCall,
-  codeName,
 } from "./call-pipeline.js";
+export { codeName } from "./code-name.js";
 export type { CallerInfo, Authenticator } from "./caller.js";
 export * as errors from "./errors.js";
 export { listTools, type ToolListFilter, type ToolListPage } from "./tool-listing.js";

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { EventBus, EventStreamItem } from "../events/event-bus.js";
 import { eventTypeNames, isEventTypeName, type EventTypeName } from "../events/event.js";
-import { codeName } from "../runtime/call-pipeline.js";
+import { codeName } from "../runtime/code-name.js";
 import { callerFromRequest } from "./caller-info.js";
 import { eventToJson } from "./event-convert.js";
 import { writeJsonError } from "./health.js";
