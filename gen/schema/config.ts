@@ -87,7 +87,7 @@ export interface ToolwireConfig {
      */
     headersTimeoutMs?: number;
     /**
-     * Idle connections and HTTP/2 sessions are closed after this long (default 60000).
+     * Idle HTTP/1.1 keep-alive connections and HTTP/2 sessions are closed after this long (default 30000).
      */
     idleTimeoutMs?: number;
     /**
@@ -222,6 +222,43 @@ export interface ToolwireConfig {
      * Connection timeout (default 2000).
      */
     connectTimeoutMs?: number;
+    /**
+     * How long one command may take before it fails and the fallback answers (default 1000).
+     */
+    commandTimeoutMs?: number;
+    /**
+     * TLS towards Redis (also turned on by a rediss:// URL).
+     */
+    tls?: {
+      /**
+       * PEM file of the CA that signed Redis's certificate (default: the system's CAs).
+       */
+      caFile?: string;
+      /**
+       * Name to check Redis's certificate against (default: the URL's host).
+       */
+      servername?: string;
+    };
+    /**
+     * When Redis cannot be reached at start: "refuse" to start (default), or start "degraded" and connect once it is up.
+     */
+    onUnavailable?: "refuse" | "degraded";
+    /**
+     * Rate limits while Redis is away: "local" per-instance budgets of the same size (default), "fail-open" (no limit) or "fail-closed" (refuse rate-limited calls with unavailable).
+     */
+    rateLimitFallback?: "local" | "fail-open" | "fail-closed";
+    /**
+     * About how many events the shared stream keeps for replay (XADD MAXLEN ~; default 10000).
+     */
+    eventStreamLength?: number;
+    /**
+     * Most events an instance buffers while Redis is away; beyond it the oldest are lost and watchers get out_of_range (default 10000).
+     */
+    eventBufferSize?: number;
+    /**
+     * How often each instance announces itself and publishes its statistics (default 2000); it is dropped from peers after 3 missed heartbeats.
+     */
+    heartbeatMs?: number;
   };
   /**
    * Who may read monitoring data.

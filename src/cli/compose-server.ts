@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { createToolwireServer, type ServerExtensionFactory, type ToolwireServer, type ToolwireServerOptions } from "../server/index.js";
 import { createMonitoring } from "../server/monitoring.js";
+import type { ClusterBackend } from "../server/cluster-view.js";
 import type { SecurityLevelName } from "../security/security-level.js";
 import { builtinTools } from "../tools/index.js";
 import { createPluginManager, type PluginManager } from "../registry/plugin-manager.js";
@@ -20,6 +21,8 @@ export type ServeSettings = Omit<ToolwireServerOptions, "tools" | "extensions" |
   readonly pluginDirs?: readonly string[];
   /** Whether /mcp keeps 2025-era sessions (default false: stateless). */
   readonly mcpSessions?: boolean;
+  /** The backend several instances share events, peers and statistics through (Redis). */
+  readonly cluster?: ClusterBackend;
 };
 
 /** The composed server and its plugin manager (load plugins with `plugins.reload()`). */
@@ -33,13 +36,13 @@ export type ComposedServer = ToolwireServer & {
  * test builds its server here too, so the documented commands run against what users run.
  */
 export function composeServer(settings: ServeSettings): ComposedServer {
-  const { monitoringLevel: _level, eventArguments: _arguments, pluginDirs = [], mcpSessions = false, ...options } = settings;
+  const { monitoringLevel: _level, eventArguments: _arguments, pluginDirs = [], mcpSessions = false, cluster, ...options } = settings;
   const registry = options.registry ?? createToolRegistry();
   const plugins = createPluginManager({ registry, dirs: pluginDirs, logger: settings.logger });
   // Every surface beyond ToolService and /health plugs in here, one line each.
   const extensions: ServerExtensionFactory[] = [
     createRegistryAdmin({ plugins }),
-    createMonitoring({ access: { events: settings.monitoringLevel, stats: settings.monitoringLevel, metrics: settings.monitoringLevel }, includeArguments: settings.eventArguments, protocols: ["connect", "grpc", "grpc-web", "sse", "mcp"] }),
+    createMonitoring({ access: { events: settings.monitoringLevel, stats: settings.monitoringLevel, metrics: settings.monitoringLevel }, includeArguments: settings.eventArguments, protocols: ["connect", "grpc", "grpc-web", "sse", "mcp"], cluster }),
     createMcpEndpoint({ sessions: mcpSessions }),
   ];
   return Object.assign(createToolwireServer({ ...options, registry, tools: builtinTools, extensions }), { plugins });

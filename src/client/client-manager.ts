@@ -69,6 +69,12 @@ export interface ClientManager {
   call<N extends string>(tool: N, args?: ToolArguments<N>, options?: ToolCallOptions): Promise<CallToolResponse>;
   /** What the manager knows about each server. */
   servers(): Record<string, ManagedServer>;
+  /**
+   * Adds the live peers a managed server knows (GetServerInfo `peers`, filled when instances
+   * share Redis), each under its server id with a client from `createClient(url)`; servers
+   * already managed (by id or URL) are skipped. Resolves with the ids added.
+   */
+  discover(from: string, createClient: (url: string) => ToolwireClient): Promise<string[]>;
 }
 
 interface Server {
@@ -125,6 +131,21 @@ export function createClientManager(options: ClientManagerOptions = {}): ClientM
   }
 
   return {
+    async discover(from, createClient) {
+      const seed = servers.get(from);
+      if (seed === undefined) throw new Error(`no server with id "${from}" is managed`);
+      const info = await seed.client.getServerInfo();
+      const urls = new Set([...servers.values()].map((s) => s.client.url));
+      const added: string[] = [];
+      for (const peer of info.peers) {
+        if (peer.url === "" || servers.has(peer.serverId) || urls.has(peer.url)) continue;
+        this.addClient(peer.serverId, createClient(peer.url));
+        urls.add(peer.url);
+        added.push(peer.serverId);
+      }
+      if (added.length > 0) logger?.info({ from, added }, "discovered servers");
+      return added;
+    },
     addClient(id, client) {
       if (servers.has(id)) throw new Error(`a server with id "${id}" is already managed`);
       servers.set(id, {

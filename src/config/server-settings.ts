@@ -7,7 +7,7 @@ import type { Authenticator } from "../runtime/caller.js";
 import type { RequestLimits } from "../runtime/call-pipeline.js";
 import { createAuthenticator } from "../security/authenticator.js";
 import { createJwtVerifier, type JwtVerifier } from "../security/jwt.js";
-import { createToolRateLimiter, type ToolRateLimiter } from "../security/rate-limit.js";
+import { createToolRateLimiter, type RateLimitFallback, type ToolRateLimiter } from "../security/rate-limit.js";
 import type { SecurityLevelName } from "../security/security-level.js";
 import { ConfigError } from "./config-error.js";
 import { readConfigFile, readSecret, type ResolveContext } from "./secrets.js";
@@ -56,6 +56,16 @@ export interface ServerSettings {
   readonly pluginDirs: readonly string[];
   /** The Redis client, when configured (shared by every feature that uses Redis). */
   readonly redis: Redis | undefined;
+  /** How the instances of a cluster share Redis (key prefix, heartbeat, event retention), when configured. */
+  readonly cluster:
+    | {
+        readonly keyPrefix: string;
+        readonly heartbeatMs: number | undefined;
+        readonly eventStreamLength: number | undefined;
+        readonly eventBufferSize: number | undefined;
+        readonly rateLimitFallback: RateLimitFallback;
+      }
+    | undefined;
   /** Releases what resolving opened (the Redis connection). */
   close(): Promise<void>;
 }
@@ -114,10 +124,19 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
 
   // Last, so that no other setting can fail after the connection is open and leave it open.
   let redis: Redis | undefined;
-  if (config.redis !== undefined) {
-    const url = await readSecret(config.redis.url, "/redis/url", context);
-    redis = await connectRedis(url, config.redis.connectTimeoutMs ?? 2_000, context.logger);
+  const redisConfig = config.redis;
+  if (redisConfig !== undefined) {
+    const url = await readSecret(redisConfig.url, "/redis/url", context);
+    const ca = redisConfig.tls?.caFile === undefined ? undefined : await readConfigFile(redisConfig.tls.caFile, "/redis/tls/caFile", context);
+    redis = await connectRedis(url, {
+      connectTimeout: redisConfig.connectTimeoutMs ?? 2_000,
+      commandTimeout: redisConfig.commandTimeoutMs ?? 1_000,
+      tls: redisConfig.tls === undefined && !url.startsWith("rediss:") ? undefined : { ca, servername: redisConfig.tls?.servername },
+      degraded: redisConfig.onUnavailable === "degraded",
+      logger: context.logger,
+    });
   }
+  const rateLimitFallback = redisConfig?.rateLimitFallback ?? "local";
 
   return {
     host: config.server?.host ?? "127.0.0.1",
@@ -129,13 +148,23 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
     corsOrigins: config.server?.corsOrigins,
     limits: { ...config.limits },
     authenticate: createAuthenticator({ apiKeys: config.auth?.apiKeys, jwt: verifyJwt }),
-    rateLimiter: createToolRateLimiter({ redis, keyPrefix: config.redis?.keyPrefix }),
+    rateLimiter: createToolRateLimiter({ redis, keyPrefix: config.redis?.keyPrefix, fallback: rateLimitFallback }),
     requestLimits: { perCaller: config.rateLimits?.perCaller, anonymousPerIp: config.rateLimits?.anonymousPerIp },
     logging: { level: config.logging?.level ?? "info", pretty: config.logging?.pretty ?? false },
     monitoring: { level: config.monitoring?.level ?? "public", includeArguments: config.monitoring?.includeArguments ?? false },
     mcpSessions: config.mcp?.sessions ?? false,
     pluginDirs: (config.pluginDirs ?? []).map((dir) => resolve(context.baseDir, dir)),
     redis,
+    cluster:
+      redisConfig === undefined
+        ? undefined
+        : {
+            keyPrefix: redisConfig.keyPrefix ?? "toolwire:",
+            heartbeatMs: redisConfig.heartbeatMs,
+            eventStreamLength: redisConfig.eventStreamLength,
+            eventBufferSize: redisConfig.eventBufferSize,
+            rateLimitFallback,
+          },
     async close() {
       if (redis !== undefined) await redis.quit().catch(() => redis?.disconnect());
     },
@@ -153,26 +182,53 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
-async function connectRedis(url: string, connectTimeout: number, logger: Logger | undefined): Promise<Redis> {
+/** How {@link connectRedis} connects. */
+interface ConnectRedisOptions {
+  readonly connectTimeout: number;
+  readonly commandTimeout: number;
+  readonly tls: { readonly ca: string | undefined; readonly servername: string | undefined } | undefined;
+  /** Start even when Redis cannot be reached, and keep reconnecting. */
+  readonly degraded: boolean;
+  readonly logger: Logger | undefined;
+}
+
+async function connectRedis(url: string, options: ConnectRedisOptions): Promise<Redis> {
+  const { logger } = options;
   const redis = new Redis(url, {
     lazyConnect: true,
-    connectTimeout,
+    connectTimeout: options.connectTimeout,
+    commandTimeout: options.commandTimeout,
     // Commands fail fast while disconnected instead of queueing: callers fall back at once.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // Reconnect for as long as the server runs, at most a second apart, so recovery is quick.
+    retryStrategy: (times) => Math.min(50 * times, 1_000),
+    ...(options.tls === undefined
+      ? {}
+      : { tls: { ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca }), ...(options.tls.servername === undefined ? {} : { servername: options.tls.servername }) } }),
   });
-  // connect() only rejects with "Connection is closed."; the error event says why.
+  // connect() only rejects with "Connection is closed."; the error event says why. Repeats of
+  // one error while Redis stays away are logged once.
   let lastError: Error | undefined;
   redis.on("error", (err: Error) => {
+    if (lastError?.message !== err.message) logger?.warn({ err: err.message, redis: redactRedisUrl(url) }, "redis error");
     lastError = err;
-    logger?.warn({ err: err.message, redis: redactRedisUrl(url) }, "redis error");
+  });
+  redis.on("ready", () => {
+    if (lastError !== undefined) logger?.info({ redis: redactRedisUrl(url) }, "redis connected");
+    lastError = undefined;
   });
   try {
     await redis.connect();
   } catch (err) {
+    const message = `cannot reach Redis at ${redactRedisUrl(url)}: ${(lastError ?? (err as Error)).message}`;
+    if (options.degraded) {
+      // ioredis keeps reconnecting by its retry strategy; the server starts degraded meanwhile.
+      logger?.warn({ redis: redactRedisUrl(url) }, `${message}; starting degraded (redis.onUnavailable is "degraded") and reconnecting`);
+      return redis;
+    }
     redis.disconnect();
-    throw new Error(`cannot reach Redis at ${redactRedisUrl(url)}: ${(lastError ?? (err as Error)).message}`);
+    throw new Error(`${message} (set redis.onUnavailable to "degraded" to start without it)`);
   }
   return redis;
 }
-

@@ -87,6 +87,11 @@ export function createEventBus(options: EventBusOptions): EventBus {
     for (const subscription of subscriptions) subscription.offer(event);
   });
 
+  // Live events skipped numbers nobody can replay: watchers are told, never left with a silent gap.
+  const unlistenGaps = store.listenGaps?.((after, oldest, newest) => {
+    for (const subscription of subscriptions) subscription.gap(after, oldest, newest);
+  });
+
   function heartbeatTick(): void {
     for (const subscription of subscriptions) subscription.tick();
   }
@@ -168,6 +173,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
       if (heartbeatTimer !== undefined) clearInterval(heartbeatTimer);
       heartbeatTimer = undefined;
       unlisten();
+      unlistenGaps?.();
       await store.close();
     },
   };
@@ -223,6 +229,12 @@ class Subscription implements EventSubscription {
     }
     this.queue.push(event);
     this.notify();
+  }
+
+  /** Live delivery skipped the events between `after` and `oldest`: fail after what is queued. */
+  gap(after: number, oldest: number, newest: number): void {
+    const error = eventsOutOfRange(after, oldest, newest);
+    this.fail(() => error, true);
   }
 
   /** A heartbeat period passed. */

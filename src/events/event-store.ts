@@ -27,6 +27,12 @@ export interface EventStore {
   read(afterSequence: number, limit: number): Promise<EventPage>;
   /** Calls `listener` with every event stored from now on; returns the unsubscribe function. */
   listen(listener: (event: ToolwireEvent) => void): () => void;
+  /**
+   * Calls `listener` when live delivery skipped sequences that cannot be replayed (a shared
+   * store trimmed them, or an instance lost them while the store was away); stores that never
+   * skip leave it out. Returns the unsubscribe function.
+   */
+  listenGaps?(listener: (afterSequence: number, oldest: number, newest: number) => void): () => void;
   /** The newest sequence given out so far, as far as this instance knows. */
   readonly newestSequence: number;
   /** Releases what the store holds open (connections, timers). */

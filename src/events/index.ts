@@ -8,6 +8,7 @@ export {
 } from "./event.js";
 export type { EventPage, EventStore } from "./event-store.js";
 export { createMemoryEventStore, type MemoryEventStoreOptions } from "./memory-event-store.js";
+export { createRedisEventStore, type RedisEventStore, type RedisEventStoreOptions } from "./redis-event-store.js";
 export { compileEventFilter, type EventFilter } from "./event-filter.js";
 export {
   createEventBus,

@@ -1,6 +1,6 @@
 export { outcomeKind, type OutcomeKind } from "./call-outcome.js";
-export { LatencyWindow, nearestRank, type LatencySummary } from "./latency-window.js";
-export { createUsageStats, type ToolUsage, type UsageStats, type UsageStatsOptions } from "./usage-stats.js";
+export { LatencyWindow, nearestRank, summarizeLatency, type LatencySummary } from "./latency-window.js";
+export { createUsageStats, type ToolUsage, type ToolUsageRecord, type UsageStats, type UsageStatsOptions } from "./usage-stats.js";
 export {
   createServerMetrics,
   defaultDurationBuckets,

@@ -20,18 +20,18 @@ export interface LatencySummary {
  * them, and memory stays fixed however many calls there are.
  */
 export class LatencyWindow {
-  private readonly values: Float64Array;
+  private readonly buffer: Float64Array;
   private next = 0;
   private size = 0;
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`latency window must hold at least 1 value, got ${capacity}`);
-    this.values = new Float64Array(capacity);
+    this.buffer = new Float64Array(capacity);
   }
 
   /** Adds one duration, replacing the oldest once the window is full. */
   record(ms: number): void {
-    this.values[this.next] = ms;
+    this.buffer[this.next] = ms;
     this.next = (this.next + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
   }
@@ -41,21 +41,30 @@ export class LatencyWindow {
     return this.size;
   }
 
+  /** The durations held, in no particular order. */
+  values(): number[] {
+    return Array.from(this.buffer.subarray(0, this.size));
+  }
+
   /** The summary of the durations held; all zero when there are none. */
   summary(): LatencySummary {
-    if (this.size === 0) return { p50: 0, p95: 0, p99: 0, mean: 0, max: 0, count: 0 };
-    const sorted = this.values.slice(0, this.size).sort();
-    let sum = 0;
-    for (const value of sorted) sum += value;
-    return {
-      p50: nearestRank(sorted, 50),
-      p95: nearestRank(sorted, 95),
-      p99: nearestRank(sorted, 99),
-      mean: sum / sorted.length,
-      max: sorted[sorted.length - 1] as number,
-      count: sorted.length,
-    };
+    return summarizeLatency(this.buffer.slice(0, this.size).sort());
   }
+}
+
+/** The summary of durations sorted ascending (of one window, or merged from several); all zero when empty. */
+export function summarizeLatency(sorted: ArrayLike<number>): LatencySummary {
+  if (sorted.length === 0) return { p50: 0, p95: 0, p99: 0, mean: 0, max: 0, count: 0 };
+  let sum = 0;
+  for (let i = 0; i < sorted.length; i++) sum += sorted[i] as number;
+  return {
+    p50: nearestRank(sorted, 50),
+    p95: nearestRank(sorted, 95),
+    p99: nearestRank(sorted, 99),
+    mean: sum / sorted.length,
+    max: sorted[sorted.length - 1] as number,
+    count: sorted.length,
+  };
 }
 
 /** The smallest value with at least `percent` % of the values at or below it. */

@@ -19,6 +19,22 @@ export interface ToolUsage {
   readonly lastCallTime: number | undefined;
 }
 
+/** One tool's usage on one instance, with the raw durations so that percentiles can be merged exactly. */
+export interface ToolUsageRecord {
+  /** Tool name. */
+  readonly name: string;
+  /** Calls that answered a non-error result. */
+  readonly successes: number;
+  /** Calls that failed or were refused. */
+  readonly failures: number;
+  /** Failures by code. */
+  readonly failuresByCode: Readonly<Record<string, number>>;
+  /** The newest durations (the instance's latency window), in ms. */
+  readonly durations: readonly number[];
+  /** When the tool was last called, epoch ms. */
+  readonly lastCallTime: number | undefined;
+}
+
 /** Options of {@link createUsageStats}. */
 export interface UsageStatsOptions {
   /** Durations kept per tool for percentiles (default 1024). */
@@ -38,6 +54,8 @@ export interface UsageStats {
   tool(name: string): ToolUsage | undefined;
   /** Every called tool's usage, sorted by name. */
   tools(): ToolUsage[];
+  /** Every called tool's counts and raw latency window, for merging with other instances. */
+  records(): ToolUsageRecord[];
   /** Tool calls received. */
   readonly requests: number;
   /** Tool calls that failed or were refused. */
@@ -89,6 +107,16 @@ export function createUsageStats(options: UsageStatsOptions = {}): UsageStats {
     },
     tools() {
       return [...byTool.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(snapshot);
+    },
+    records() {
+      return [...byTool.values()].map((record) => ({
+        name: record.name,
+        successes: record.successes,
+        failures: record.failures,
+        failuresByCode: Object.fromEntries(record.failuresByCode),
+        durations: record.latency.values(),
+        lastCallTime: record.lastCallTime,
+      }));
     },
     get requests() {
       return requests;

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { limitExceeded } from "../runtime/errors.js";
 
 /** A call budget: so many calls per window. */
@@ -19,7 +20,15 @@ export interface RateLimiterStoreOptions {
   readonly redis?: Redis | undefined;
   /** Prefix of every Redis key (default "toolwire:"). */
   readonly keyPrefix?: string | undefined;
+  /**
+   * What budgets do while Redis is away: "local" keeps an in-memory budget of the same size per
+   * instance (default), "fail-open" lets calls through, "fail-closed" refuses them with unavailable.
+   */
+  readonly fallback?: RateLimitFallback | undefined;
 }
+
+/** What rate limits do while their Redis store is away. */
+export type RateLimitFallback = "local" | "fail-open" | "fail-closed";
 
 /** Consumes call budgets: per tool and caller (manifests), and per caller or address (config). */
 export interface ToolRateLimiter {
@@ -42,6 +51,7 @@ export interface ToolRateLimiter {
 export function createToolRateLimiter(options: RateLimiterStoreOptions = {}): ToolRateLimiter {
   const limiters = new Map<string, RateLimiterAbstract>();
   const prefix = `${options.keyPrefix ?? "toolwire:"}rl:`;
+  const fallback = options.fallback ?? "local";
 
   function limiterFor(bucket: string, rule: RateLimitRule): RateLimiterAbstract {
     const key = `${bucket}:${rule.maxCalls}:${rule.windowSeconds}`;
@@ -54,9 +64,9 @@ export function createToolRateLimiter(options: RateLimiterStoreOptions = {}): To
           : new RateLimiterRedis({
               ...base,
               storeClient: options.redis,
-              // Fail fast while disconnected, so the in-memory insurance answers at once.
+              // Fail fast while disconnected, so the fallback answers at once.
               rejectIfRedisNotReady: true,
-              insuranceLimiter: new RateLimiterMemory(base),
+              insuranceLimiter: fallback === "local" ? new RateLimiterMemory(base) : undefined,
             });
       limiters.set(key, limiter);
     }
@@ -68,7 +78,12 @@ export function createToolRateLimiter(options: RateLimiterStoreOptions = {}): To
       await limiter.consume(key, 1);
     } catch (err) {
       if (err instanceof RateLimiterRes) throw limitExceeded(describe(), err.msBeforeNext, reason);
-      throw err;
+      // Only the store can fail here (Redis away, with no in-memory insurance).
+      if (fallback === "fail-open") return;
+      throw new ConnectError(
+        `rate limits cannot be checked: the shared rate limit store (Redis) is unreachable (${(err as Error).message}), and this server refuses rate-limited calls until it is back; retry shortly`,
+        Code.Unavailable,
+      );
     }
   }
 

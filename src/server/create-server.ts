@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
-import { createServer as createHttp2Server, createSecureServer, type Http2ServerRequest, type Http2Session } from "node:http2";
+import { createServer as createHttp2Server, type Http2ServerRequest, type Http2Session } from "node:http2";
+import { createServer as createTlsServer } from "node:tls";
 import type { AddressInfo, Server as NetServer, Socket } from "node:net";
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -9,7 +10,9 @@ import { ToolService } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
 import type { AnyToolDefinition } from "../registry/define-tool.js";
 import { createToolRegistry, type ToolRegistry } from "../registry/tool-registry.js";
 import { createCallPipeline, type CallObserver, type CallPipeline, type RequestLimits } from "../runtime/call-pipeline.js";
-import { createOriginPolicy } from "../security/origin-policy.js";
+import { codeName } from "../runtime/code-name.js";
+import { shuttingDown } from "../runtime/errors.js";
+import { createOriginPolicy, isUnspecifiedHost } from "../security/origin-policy.js";
 import type { ToolRateLimiter } from "../security/rate-limit.js";
 import type { Authenticator } from "../runtime/caller.js";
 import { version } from "../version.js";
@@ -110,6 +113,11 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     maxStreamDurationMs: options.maxStreamDurationMs,
     observers: options.observers,
     onObserverError: (error) => logger.error({ err: error }, "call observer threw"),
+    onRefused: (caller, error) =>
+      logger.warn(
+        { protocol: caller.protocol, peer: caller.peer, code: codeName(error.code), reason: error.rawMessage },
+        "request refused",
+      ),
     onHandlerError: (tool, requestId, error) =>
       logger.error({ err: error, tool: tool.name, version: tool.version, requestId }, "tool handler threw"),
   });
@@ -124,6 +132,8 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
 
   // Streams whose last messages may still be on their way out when the pipeline has drained.
   const streams: StreamTracker = { open: 0 };
+  // ToolService requests let in and not yet answered.
+  let admitted = 0;
   const serverId = options.serverId ?? randomUUID();
   let url = "";
   let closing: Promise<void> | undefined;
@@ -174,8 +184,18 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
       writeJsonError(res, 431, "resource_exhausted", `request headers are larger than the server's limit of ${maxHeaderBytes} bytes`);
       return;
     }
+    if (req.url?.startsWith("/toolwire.v1.ToolService/") === true) {
+      if (closing !== undefined) {
+        refuseWhileDraining(req, res);
+        return;
+      }
+      // Admitted before shutdown began: it runs to the end (within the grace period), so no call
+      // is refused after it was let in, when a balancer can no longer retry it.
+      admitted++;
+      res.once("close", () => admitted--);
+    }
     const host = req.headers.host ?? req.headers[":authority"];
-    const hostRefusal = originPolicy.checkHost(typeof host === "string" ? host : undefined);
+    const hostRefusal = originPolicy.checkHost(typeof host === "string" ? host : undefined, req.socket?.localAddress);
     if (hostRefusal !== undefined) {
       writeJsonError(res, 403, "permission_denied", hostRefusal);
       return;
@@ -214,10 +234,13 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
         writeJsonError(res, 405, "unimplemented", `${req.method} /health is not supported; use GET`, { allow: "GET, HEAD" });
         return;
       }
+      let degraded: string | undefined;
+      for (const extension of extensions) degraded ??= extension.degradedReason?.();
       writeHealth(
         res,
         {
-          status: pipeline.draining ? "draining" : "serving",
+          status: closing !== undefined ? "draining" : degraded === undefined ? "serving" : "degraded",
+          ...(closing !== undefined ? { reason: "shutting down: running calls finish, new ones are refused" } : degraded === undefined ? {} : { reason: degraded }),
           version,
           uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
           tools: registry.size,
@@ -262,48 +285,39 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     // A session with no traffic for the idle time is closed gracefully (open streams finish).
     session.setTimeout(idleTimeoutMs, () => session.close());
   };
+  // One HTTP/1.1 and one HTTP/2 server behind every connection, with TLS or without, so both
+  // get the same header, request and idle timeouts and the same limits.
+  const h1: HttpServer = createHttpServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: 300_000,
+      keepAliveTimeout: idleTimeoutMs,
+      maxHeaderSize: maxHeaderBytes,
+      // How often the timeouts above are checked.
+      connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs),
+    },
+    handler,
+  );
+  const h2 = createHttp2Server({ settings: { maxConcurrentStreams, maxHeaderListSize: maxHeaderBytes }, maxHeaderListPairs: 256 }, handler);
+  h2.on("session", trackSession);
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  };
   let listener: NetServer;
-  let h1: HttpServer | undefined;
-
   if (options.tls !== undefined) {
-    const secure = createSecureServer(
-      {
-        cert: options.tls.cert,
-        key: options.tls.key,
-        allowHTTP1: true,
-        settings: { maxConcurrentStreams, maxHeaderListSize: maxHeaderBytes },
-        maxSendHeaderBlockLength: maxHeaderBytes,
+    // ALPN picks the protocol; the handshake must finish within the header timeout.
+    listener = createTlsServer(
+      { cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ["h2", "http/1.1"], handshakeTimeout: headersTimeoutMs },
+      (socket) => {
+        track(socket);
+        (socket.alpnProtocol === "h2" ? h2 : h1).emit("connection", socket);
       },
-      handler,
     );
-    secure.on("session", trackSession);
-    secure.on("secureConnection", (socket: Socket) => {
-      sockets.add(socket);
-      socket.once("close", () => sockets.delete(socket));
-    });
-    listener = secure;
+    listener.on("tlsClientError", (_err: Error, socket: Socket) => socket.destroy());
   } else {
-    h1 = createHttpServer(
-      {
-        headersTimeout: headersTimeoutMs,
-        requestTimeout: 300_000,
-        keepAliveTimeout: idleTimeoutMs,
-        maxHeaderSize: maxHeaderBytes,
-        // How often the timeouts above are checked.
-        connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs),
-      },
-      handler,
-    );
-    const h2 = createHttp2Server(
-      { settings: { maxConcurrentStreams, maxHeaderListSize: maxHeaderBytes }, maxHeaderListPairs: 256 },
-      handler,
-    );
-    h2.on("session", trackSession);
     listener = createProtocolSniffer({ http1: h1, http2: h2, firstByteTimeoutMs: headersTimeoutMs });
-    listener.on("connection", (socket: Socket) => {
-      sockets.add(socket);
-      socket.once("close", () => sockets.delete(socket));
-    });
+    listener.on("connection", track);
   }
 
   return {
@@ -323,8 +337,14 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
           url = `${options.tls ? "https" : "http"}://${host}:${address.port}`;
           // The HTTP/1.1 server gets its connections from the sniffer and never listens itself;
           // "listening" is what starts its header and request timeout checks.
-          h1?.emit("listening");
+          h1.emit("listening");
           logger.info({ url, tools: registry.size }, "toolwire listening");
+          if (options.allowedHosts === undefined && isUnspecifiedHost(listenHost)) {
+            logger.warn(
+              { host: listenHost },
+              "listening on every interface without server.allowedHosts: only loopback connections are protected against DNS rebinding; list the names clients use",
+            );
+          }
           resolve({ url, host: address.address, port: address.port });
         });
       });
@@ -334,12 +354,14 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
         const deadline = Date.now() + graceMs;
         logger.info({ inFlight: pipeline.inFlight, graceMs }, "shutting down: draining calls");
         for (const extension of extensions) extension.shutdown?.();
-        await pipeline.drain(graceMs);
+        // New tool calls are refused with 503 from now on; those already let in finish first.
+        await until(() => admitted === 0, deadline);
+        await pipeline.drain(Math.max(0, deadline - Date.now()));
         // A stream's queued messages may still be on their way out: let them finish. (Unary
         // answers are written as their call settles; HTTP/2 sessions close gracefully.)
         await until(() => streams.open === 0, deadline);
         listener.close();
-        h1?.close(ignoreNotRunning);
+        h1.close(ignoreNotRunning);
         for (const session of sessions) session.close();
         // Every answer is out; a connection still open a second later (an idle keep-alive over
         // TLS, a stuck peer) has nothing left to receive and is cut.
@@ -351,6 +373,23 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
       return closing;
     },
   };
+}
+
+/**
+ * Refuses a tool call while draining with HTTP 503 in every protocol (gRPC's trailers-only
+ * answer carries grpc-status UNAVAILABLE too). A plain 503, unlike gRPC's usual 200 with an error
+ * status, is what load balancers (nginx proxy_next_upstream / grpc_next_upstream http_503, Envoy
+ * retry_on) retry on another instance, so a rolling restart loses no call.
+ */
+function refuseWhileDraining(req: IncomingMessage | Http2ServerRequest, res: PlainResponse): void {
+  const message = shuttingDown().rawMessage;
+  const contentType = req.headers["content-type"] ?? "";
+  if (contentType.startsWith("application/grpc")) {
+    res.writeHead(503, { "content-type": contentType.split(";", 1)[0] ?? "application/grpc", "grpc-status": "14", "grpc-message": encodeURIComponent(message) });
+    res.end();
+    return;
+  }
+  writeJsonError(res, 503, "unavailable", message);
 }
 
 /** Size of a header list as HTTP/2 counts it: names, values and 32 bytes of overhead each. */

@@ -7,8 +7,13 @@ export interface PlainResponse {
 
 /** What `GET /health` reports. */
 export interface HealthReport {
-  /** "serving", or "draining" once shutdown has begun. */
-  readonly status: "serving" | "draining";
+  /**
+   * "serving"; "degraded" while a shared dependency (Redis) is away but calls are still served;
+   * "draining" once shutdown has begun.
+   */
+  readonly status: "serving" | "degraded" | "draining";
+  /** Why the status is not "serving" (absent when it is). */
+  readonly reason?: string;
   /** Toolwire version. */
   readonly version: string;
   /** Seconds since the server started. */
@@ -19,10 +24,13 @@ export interface HealthReport {
   readonly inFlight: number;
 }
 
-/** Writes a health report as JSON: 200 while serving, 503 while draining (so balancers move on). */
+/**
+ * Writes a health report as JSON: 200 while serving or degraded (calls are still answered), 503
+ * while draining (so balancers move on).
+ */
 export function writeHealth(res: PlainResponse, report: HealthReport, head: boolean): void {
   const body = JSON.stringify(report);
-  res.writeHead(report.status === "serving" ? 200 : 503, {
+  res.writeHead(report.status === "draining" ? 503 : 200, {
     "content-type": "application/json",
     "cache-control": "no-store",
     "content-length": Buffer.byteLength(body),

@@ -11,4 +11,5 @@ export type {
 } from "./server-extension.js";
 export { callerFromContext, callerFromRequest, requestIdFromContext } from "./caller-info.js";
 export { createMonitoring, type MonitoringOptions } from "./monitoring.js";
+export type { ClusterBackend, ClusterPeer, ClusterView, InstanceStats } from "./cluster-view.js";
 export type { MonitorSurface } from "./monitor-access.js";

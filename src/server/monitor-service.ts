@@ -16,6 +16,9 @@ import type { ToolRegistry } from "../registry/tool-registry.js";
 import { version } from "../version.js";
 import { callerFromContext } from "./caller-info.js";
 import { eventToBinaryResponse, eventToProto, eventTypeFromProto, serverStatusToProto } from "./event-convert.js";
+import { summarizeLatency } from "../metrics/latency-window.js";
+import type { ToolUsageRecord } from "../metrics/usage-stats.js";
+import type { ClusterView, InstanceStats } from "./cluster-view.js";
 import type { MonitorAccess } from "./monitor-access.js";
 import type { ServerContext } from "./server-extension.js";
 
@@ -36,6 +39,10 @@ export interface MonitorServiceDeps {
   readonly protocols: readonly string[];
   /** The server's status and why, for GetServerInfo. */
   readonly status: () => { readonly status: ServerStatusName; readonly reason: string };
+  /** The cluster this instance belongs to (peers, cluster statistics), when it shares a store. */
+  readonly cluster?: ClusterView | undefined;
+  /** This instance's statistics as it publishes them, merged with the peers' for the cluster scope. */
+  readonly localStats?: (() => InstanceStats) | undefined;
 }
 
 type WatchMessage = MessageInitShape<typeof WatchEventsResponseSchema>;
@@ -85,17 +92,45 @@ export function createMonitorService(deps: MonitorServiceDeps): ServiceImpl<type
 
     async getStats(req, ctx) {
       await access.check("stats", callerFromContext(ctx));
-      if (req.scope === StatsScope.CLUSTER) {
-        throw new ConnectError(
-          "cluster statistics need a store shared by several instances (Redis), and this server runs alone; " +
-            "ask for STATS_SCOPE_INSTANCE or leave the scope unset",
-          Code.FailedPrecondition,
-        );
-      }
-      if (req.scope !== StatsScope.UNSPECIFIED && req.scope !== StatsScope.INSTANCE) {
+      if (req.scope !== StatsScope.UNSPECIFIED && req.scope !== StatsScope.INSTANCE && req.scope !== StatsScope.CLUSTER) {
         throw new ConnectError(`unknown stats scope ${req.scope}`, Code.InvalidArgument);
       }
       checkNames(req.tools, "the tools filter");
+      if (req.scope === StatsScope.CLUSTER) {
+        const { cluster, localStats } = deps;
+        if (cluster === undefined || localStats === undefined) {
+          throw new ConnectError(
+            "cluster statistics need a store shared by several instances (Redis), and this server runs alone; " +
+              "ask for STATS_SCOPE_INSTANCE or leave the scope unset",
+            Code.FailedPrecondition,
+          );
+        }
+        const degraded = cluster.degradedReason();
+        if (degraded !== undefined) {
+          throw new ConnectError(`cluster statistics are unavailable: ${degraded}; STATS_SCOPE_INSTANCE still answers`, Code.Unavailable);
+        }
+        let peers: InstanceStats[];
+        try {
+          peers = await cluster.peerStats();
+        } catch (err) {
+          throw new ConnectError(`cluster statistics are unavailable: ${(err as Error).message}; STATS_SCOPE_INSTANCE still answers`, Code.Unavailable);
+        }
+        const all = [localStats(), ...peers];
+        return {
+          tools: clusterToolStats(req.tools, all, server.registry),
+          registry: registryStats(server.registry),
+          server: {
+            // The cluster's uptime is that of its oldest live instance.
+            uptime: durationSince(Math.min(...all.map((s) => s.startedAt))),
+            requests: BigInt(sum(all, (s) => s.requests)),
+            errors: BigInt(sum(all, (s) => s.errors)),
+            openStreams: sum(all, (s) => s.openStreams),
+            inFlight: sum(all, (s) => s.inFlight),
+            eventSubscribers: sum(all, (s) => s.eventSubscribers),
+          },
+          scope: StatsScope.CLUSTER,
+        };
+      }
       return {
         tools: toolStats(req.tools, stats, server.registry),
         registry: registryStats(server.registry),
@@ -124,13 +159,80 @@ export function createMonitorService(deps: MonitorServiceDeps): ServiceImpl<type
         protocols: [...deps.protocols],
         toolCount: server.registry.size,
         url: server.url,
-        peers: [],
+        peers: await peerList(deps.cluster),
       };
     },
   };
 }
 
 type StatsMessage = MessageInitShape<typeof GetStatsResponseSchema>;
+
+async function peerList(cluster: ClusterView | undefined) {
+  if (cluster === undefined || cluster.degradedReason() !== undefined) return [];
+  // Server info must answer even when the peer list cannot be read; the status says why.
+  const peers = await cluster.peers().catch(() => []);
+  return peers.map((peer) => ({
+    serverId: peer.serverId,
+    url: peer.url,
+    version: peer.version,
+    tools: [...peer.tools],
+    lastSeen: timestampFromMs(peer.lastSeen),
+  }));
+}
+
+function sum<T>(items: readonly T[], pick: (item: T) => number): number {
+  let total = 0;
+  for (const item of items) total += pick(item);
+  return total;
+}
+
+/**
+ * Per-tool statistics of every instance merged: counts add up, and percentiles are computed
+ * over the union of the instances' latency windows (exact over those windows).
+ */
+function clusterToolStats(names: readonly string[], instances: readonly InstanceStats[], registry: ToolRegistry): NonNullable<StatsMessage["tools"]> {
+  const byName = new Map<string, ToolUsageRecord[]>();
+  for (const instance of instances) {
+    for (const record of instance.tools) {
+      const list = byName.get(record.name);
+      if (list === undefined) byName.set(record.name, [record]);
+      else list.push(record);
+    }
+  }
+  let wanted: string[];
+  if (names.length === 0) wanted = [...byName.keys()].sort();
+  else {
+    wanted = [...new Set(names)].sort();
+    for (const name of wanted) {
+      if (!byName.has(name) && registry.versions(name).length === 0) {
+        throw new ConnectError(`tool "${name.slice(0, 128)}" is not registered and has no statistics`, Code.NotFound);
+      }
+    }
+  }
+  return wanted.map((name) => {
+    const records = byName.get(name) ?? [];
+    const failuresByCode: Record<string, bigint> = {};
+    let lastCallTime: number | undefined;
+    const durations: number[] = [];
+    for (const record of records) {
+      for (const [code, n] of Object.entries(record.failuresByCode)) failuresByCode[code] = (failuresByCode[code] ?? 0n) + BigInt(n);
+      if (record.lastCallTime !== undefined && (lastCallTime === undefined || record.lastCallTime > lastCallTime)) lastCallTime = record.lastCallTime;
+      for (const d of record.durations) durations.push(d);
+    }
+    const latency = summarizeLatency(Float64Array.from(durations).sort());
+    const successes = sum(records, (r) => r.successes);
+    const failures = sum(records, (r) => r.failures);
+    return {
+      name,
+      calls: BigInt(successes + failures),
+      successes: BigInt(successes),
+      failures: BigInt(failures),
+      failuresByCode: Object.fromEntries(Object.entries(failuresByCode).sort(([a], [b]) => (a < b ? -1 : 1))),
+      latency: { p50Ms: latency.p50, p95Ms: latency.p95, p99Ms: latency.p99, meanMs: latency.mean, maxMs: latency.max, count: BigInt(latency.count) },
+      lastCallTime: lastCallTime === undefined ? undefined : timestampFromMs(lastCallTime),
+    };
+  });
+}
 
 function toolStats(names: readonly string[], stats: UsageStats, registry: ToolRegistry): NonNullable<StatsMessage["tools"]> {
   let usages: ToolUsage[];

@@ -20,6 +20,7 @@ import { createMonitorAccess, type MonitorSurface } from "./monitor-access.js";
 import { createMonitorObserver } from "./monitor-observer.js";
 import { createMonitorService } from "./monitor-service.js";
 import { createReflectionIndex, createReflectionServiceV1, createReflectionServiceV1alpha } from "./reflection-service.js";
+import type { ClusterBackend, ClusterView, InstanceStats } from "./cluster-view.js";
 import type { ServerContext, ServerExtensionFactory } from "./server-extension.js";
 
 /** Options of {@link createMonitoring}. */
@@ -50,6 +51,12 @@ export interface MonitoringOptions {
   readonly services?: readonly DescService[] | undefined;
   /** The event store; default the in-memory ring buffer of `replayBufferSize` events. */
   readonly eventStore?: ((server: ServerContext) => EventStore) | undefined;
+  /**
+   * A shared backend (createRedisCluster) making several instances one cluster: its event store
+   * replaces `eventStore`, GetServerInfo lists peers, GetStats answers STATS_SCOPE_CLUSTER, and
+   * the status turns degraded while the backend is away.
+   */
+  readonly cluster?: ClusterBackend | undefined;
 }
 
 function wholeNumber(value: number | undefined, fallback: number, name: string, min: number): number {
@@ -77,7 +84,8 @@ export function createMonitoring(options: MonitoringOptions = {}): ServerExtensi
   const protocols = options.protocols ?? ["connect", "grpc", "grpc-web", "sse"];
 
   return (server) => {
-    const store = options.eventStore?.(server) ?? createMemoryEventStore({ serverId: server.serverId, capacity: replayBufferSize });
+    const store =
+      options.cluster?.eventStore(server) ?? options.eventStore?.(server) ?? createMemoryEventStore({ serverId: server.serverId, capacity: replayBufferSize });
     const stats = createUsageStats({ windowSize: latencyWindow });
     let subscribers = () => 0;
     const metrics = createServerMetrics({
@@ -99,8 +107,23 @@ export function createMonitoring(options: MonitoringOptions = {}): ServerExtensi
     const health = createHealthStatus([...new Set(allServices.map((s) => s.typeName))]);
     const reflection = createReflectionIndex(allServices);
 
-    const status = (): { status: ServerStatusName; reason: string } =>
-      server.shuttingDown ? { status: "draining", reason: "shutting down: running calls finish, new ones are refused" } : { status: "serving", reason: "" };
+    const localStats = (): InstanceStats => ({
+      serverId: server.serverId,
+      startedAt: server.startedAt,
+      requests: stats.requests,
+      errors: stats.errors,
+      inFlight: server.pipeline.inFlight,
+      openStreams: server.streams.open,
+      eventSubscribers: bus.subscribers,
+      tools: stats.records(),
+    });
+    const cluster: ClusterView | undefined = options.cluster?.join(server, localStats);
+
+    const status = (): { status: ServerStatusName; reason: string } => {
+      if (server.shuttingDown) return { status: "draining", reason: "shutting down: running calls finish, new ones are refused" };
+      const degraded = cluster?.degradedReason();
+      return degraded === undefined ? { status: "serving", reason: "" } : { status: "degraded", reason: degraded };
+    };
     const publishStatus = (status: ServerStatusName, message: string) =>
       bus.publish({ type: "server_status", toolName: "", toolVersion: "", callerId: "", requestId: "", code: "", message, durationMs: undefined, status, arguments: undefined });
 
@@ -129,12 +152,15 @@ export function createMonitoring(options: MonitoringOptions = {}): ServerExtensi
       }),
     );
     publishStatus("serving", `serving ${server.registry.size} tools`);
+    const stopDegradedChanges = cluster?.onDegradedChange((reason) =>
+      publishStatus(reason === undefined ? "serving" : "degraded", reason ?? "the shared store is back: serving normally"),
+    );
 
     let shutDown = false;
     return {
       services: ownServices,
       routes(router) {
-        router.service(MonitorService, createMonitorService({ server, bus, stats, access, protocols, status }));
+        router.service(MonitorService, createMonitorService({ server, bus, stats, access, protocols, status, cluster, localStats }));
         router.service(Health, createHealthService(health));
         router.service(ServerReflectionV1, createReflectionServiceV1(reflection));
         router.service(ServerReflectionV1alpha, createReflectionServiceV1alpha(reflection));
@@ -143,6 +169,7 @@ export function createMonitoring(options: MonitoringOptions = {}): ServerExtensi
         "/events": createEventsRoute({ bus, access }),
         "/metrics": createMetricsRoute({ metrics, access }),
       },
+      degradedReason: () => (server.shuttingDown ? undefined : cluster?.degradedReason()),
       shutdown() {
         if (shutDown) return;
         shutDown = true;
@@ -155,6 +182,8 @@ export function createMonitoring(options: MonitoringOptions = {}): ServerExtensi
         this.shutdown?.();
         stopObserving();
         stopListening();
+        stopDegradedChanges?.();
+        await cluster?.close();
         await bus.close();
         metrics.clear();
       },

@@ -51,6 +51,11 @@ export interface ServerExtension {
   routes?(router: ConnectRouter): void;
   /** Plain HTTP routes by exact path, e.g. { "/metrics": handler }. */
   readonly httpRoutes?: Readonly<Record<string, PlainRouteHandler>>;
+  /**
+   * Why the server is degraded (a shared dependency such as Redis is away), undefined when it is
+   * not; /health then reports "degraded" with the reason, still answering 200 since calls are served.
+   */
+  degradedReason?(): string | undefined;
   /** Shutdown has begun: health turns NOT_SERVING, long-lived streams should end now. */
   shutdown?(): void;
   /** The server has closed every connection: release timers, subscriptions, clients. */

@@ -55,3 +55,23 @@ describe("TLS", () => {
     expect(res.structuredContent).toEqual({ message: "secure" });
   });
 });
+
+describe("slow clients over TLS", () => {
+  it("answers 408 and closes an HTTP/1.1 connection that never finishes its headers", async () => {
+    const slow = await startServer({ tools: [echo], headersTimeoutMs: 500, tls: { cert: ca, key: await readFile(join(dir, "key.pem")) } });
+    try {
+      const received = await new Promise<string>((resolve, reject) => {
+        let data = "";
+        const socket = tlsConnect({ host: "127.0.0.1", port: slow.port, ca, ALPNProtocols: ["http/1.1"] }, () => {
+          socket.write("POST /toolwire.v1.ToolService/CallTool HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        });
+        socket.on("data", (d: Buffer) => (data += d.toString()));
+        socket.on("close", () => resolve(data));
+        socket.on("error", reject);
+      });
+      expect(received).toMatch(/^HTTP\/1.1 408/);
+    } finally {
+      await slow.close();
+    }
+  });
+});

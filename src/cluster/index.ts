@@ -1,0 +1,1 @@
+export { createRedisCluster, type RedisClusterOptions } from "./redis-cluster.js";

@@ -1,0 +1,321 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Redis } from "ioredis";
+import type { EventDraft, ToolwireEvent } from "./event.js";
+import type { EventPage, EventStore } from "./event-store.js";
+
+/** Options of {@link createRedisEventStore}. */
+export interface RedisEventStoreOptions {
+  /** The shared Redis client; the store opens one more connection (a duplicate) for tailing. */
+  readonly redis: Redis;
+  /** Server id stamped on the events this instance appends. */
+  readonly serverId: string;
+  /** Prefix of the store's keys (default "toolwire:"). */
+  readonly keyPrefix?: string | undefined;
+  /** About how many events the stream keeps for replay (XADD MAXLEN ~; default 10 000). */
+  readonly maxLength?: number | undefined;
+  /**
+   * Most events held locally while Redis is away (default 10 000). Beyond it the oldest are
+   * dropped, and their sequence numbers are skipped so that watchers see out_of_range, not a
+   * silent gap.
+   */
+  readonly bufferSize?: number | undefined;
+  /** How long one XREAD blocks, in ms (default 2 000); also bounds how long close() waits. */
+  readonly blockMs?: number | undefined;
+  /** Told about Redis failures (the store itself never throws from append). */
+  readonly onError?: ((error: Error) => void) | undefined;
+  /** Clock for event times, epoch ms (default Date.now). */
+  readonly now?: (() => number) | undefined;
+}
+
+/** An event store shared by every instance through Redis, with what it knows about its local state. */
+export interface RedisEventStore extends EventStore {
+  /** Events appended here and waiting for Redis (while it is away). */
+  readonly buffered: number;
+  /** Events dropped because the local buffer was full while Redis was away, since start. */
+  readonly lost: number;
+  /**
+   * Calls `listener` when the live tail skips sequences (trimmed before this instance read them,
+   * or dropped from another instance's full buffer); returns the unsubscribe function.
+   */
+  listenGaps(listener: (afterSequence: number, oldest: number, newest: number) => void): () => void;
+}
+
+// Numbers the events and adds them in one atomic step, so the stream order is the sequence order
+// across every instance. The counter starts at the clock in microseconds (as the in-memory store
+// does), so a flushed Redis never reuses numbers a client may still resume from. Sequences are
+// read back with GET: Lua numbers would print large integers in exponent notation.
+const appendScript = `
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[2]) end
+if tonumber(ARGV[3]) > 0 then redis.call('INCRBY', KEYS[2], ARGV[3]) end
+local seq = redis.call('GET', KEYS[2])
+for i = 4, #ARGV do
+  redis.call('INCR', KEYS[2])
+  seq = redis.call('GET', KEYS[2])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'e', ARGV[i])
+end
+return seq
+`;
+
+/** Events sent to Redis per script call while flushing. */
+const flushBatch = 200;
+
+type StoredFields = Omit<ToolwireEvent, "sequence">;
+type StreamEntry = [id: string, fields: string[]];
+
+function sequenceOf(id: string): number {
+  return Number(id.slice(0, id.indexOf("-")));
+}
+
+function decode(entry: StreamEntry): ToolwireEvent | undefined {
+  const [id, fields] = entry;
+  const json = fields[1];
+  if (json === undefined) return undefined;
+  const stored = JSON.parse(json) as StoredFields;
+  return {
+    sequence: sequenceOf(id),
+    time: stored.time,
+    serverId: stored.serverId,
+    type: stored.type,
+    toolName: stored.toolName,
+    toolVersion: stored.toolVersion,
+    callerId: stored.callerId,
+    requestId: stored.requestId,
+    code: stored.code,
+    message: stored.message,
+    durationMs: stored.durationMs ?? undefined,
+    status: stored.status ?? undefined,
+    arguments: stored.arguments ?? undefined,
+  };
+}
+
+function unreachable(err: unknown): ConnectError {
+  return new ConnectError(
+    `the shared event store (Redis) cannot be read now (${(err as Error).message}); live events still arrive once it is back — watch again shortly`,
+    Code.Unavailable,
+  );
+}
+
+/**
+ * Creates the Redis Streams event store: one stream for the whole cluster, numbered by a
+ * counter in the same atomic script, trimmed to about `maxLength` events. New events reach
+ * listeners through a blocking XREAD on a dedicated connection, so every instance delivers every
+ * instance's events in the same order. While Redis is away, appends wait in a bounded local
+ * buffer and are sent when it returns.
+ */
+export function createRedisEventStore(options: RedisEventStoreOptions): RedisEventStore {
+  const { redis, serverId } = options;
+  const prefix = options.keyPrefix ?? "toolwire:";
+  const streamKey = `${prefix}events`;
+  const counterKey = `${prefix}events:seq`;
+  const maxLength = options.maxLength ?? 10_000;
+  const bufferSize = options.bufferSize ?? 10_000;
+  const blockMs = options.blockMs ?? 2_000;
+  const now = options.now ?? Date.now;
+  const report = (err: unknown) => options.onError?.(err instanceof Error ? err : new Error(String(err)));
+  if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`event stream length must be a whole number ≥ 1, got ${maxLength}`);
+  if (!Number.isInteger(bufferSize) || bufferSize < 1) throw new RangeError(`event buffer size must be a whole number ≥ 1, got ${bufferSize}`);
+
+  // A blocking XREAD holds its connection, so tailing gets its own; it retries forever and keeps
+  // no command timeout, since blocking is its job.
+  const tail = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined, lazyConnect: true });
+  tail.on("error", () => {
+    // Reported through the shared client's error handler already; the tail reconnects by itself.
+  });
+
+  let listeners: readonly ((event: ToolwireEvent) => void)[] = [];
+  let gapListeners: readonly ((after: number, oldest: number, newest: number) => void)[] = [];
+  let pending: string[] = [];
+  let lostSinceFlush = 0;
+  let lost = 0;
+  let newest = 0;
+  let closed = false;
+  let flushing = false;
+  // A command queued on the tail while Redis is away never settles once the tail is disconnected,
+  // so the loops wait on it and on this, which close() resolves.
+  let markClosed!: () => void;
+  const closing = new Promise<undefined>((resolve) => (markClosed = () => resolve(undefined)));
+
+  // True until the first event is seen on a store that had no counter yet: the script starts
+  // the counter from its own clock reading, which is not a gap.
+  let fresh = false;
+  const initialised = init();
+  const tailing = initialised.then(tailLoop);
+  tailing.catch(report);
+
+  /** Learns where the stream is (retrying until Redis answers or the store closes). */
+  async function init(): Promise<void> {
+    await tail.connect().catch(() => undefined);
+    while (!closed) {
+      try {
+        const counter = await Promise.race([tail.get(counterKey), closing]);
+        if (closed) return;
+        fresh = counter === null || counter === undefined;
+        newest = counter === null || counter === undefined ? 0 : Number(counter);
+        return;
+      } catch {
+        await delay(200);
+      }
+    }
+  }
+
+  async function tailLoop(): Promise<void> {
+    while (!closed) {
+      let reply: [string, StreamEntry[]][] | null;
+      try {
+        reply = (await Promise.race([tail.xread("BLOCK", blockMs, "STREAMS", streamKey, `${newest}-0`), closing])) as [string, StreamEntry[]][] | null;
+        if (closed) return;
+      } catch (err) {
+        if (closed) return;
+        report(err);
+        await delay(200);
+        continue;
+      }
+      for (const [, entries] of reply ?? []) {
+        for (const entry of entries) {
+          const sequence = sequenceOf(entry[0]);
+          if (sequence <= newest) continue;
+          if (sequence > newest + 1 && !fresh) {
+            for (const listener of gapListeners) listener(newest, sequence, sequence);
+          }
+          newest = sequence;
+          fresh = false;
+          const event = decode(entry);
+          if (event !== undefined) for (const listener of listeners) listener(event);
+        }
+      }
+    }
+  }
+
+  /** Sends buffered events while Redis takes them; one flush at a time keeps them in order. */
+  async function flush(): Promise<void> {
+    if (flushing) return;
+    flushing = true;
+    try {
+      await initialised;
+      while (!closed && pending.length > 0) {
+        if (redis.status !== "ready") {
+          await onceReady();
+          continue;
+        }
+        const batch = pending.slice(0, flushBatch);
+        const skipped = lostSinceFlush;
+        try {
+          await redis.eval(appendScript, 2, streamKey, counterKey, String(maxLength), String(now() * 1000), String(skipped), ...batch);
+        } catch (err) {
+          report(err);
+          await delay(100);
+          continue;
+        }
+        lostSinceFlush -= skipped;
+        pending = pending.slice(batch.length);
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  function onceReady(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearInterval(poll);
+        redis.off("ready", done);
+        resolve();
+      };
+      // Polled as well: close() must not leave a flush waiting for a "ready" that never comes.
+      const poll = setInterval(() => {
+        if (closed || redis.status === "ready") done();
+      }, 250);
+      redis.once("ready", done);
+    });
+  }
+
+  return {
+    append(draft: EventDraft) {
+      if (closed) return;
+      const stored: StoredFields = {
+        time: now(),
+        serverId,
+        type: draft.type,
+        toolName: draft.toolName,
+        toolVersion: draft.toolVersion,
+        callerId: draft.callerId,
+        requestId: draft.requestId,
+        code: draft.code,
+        message: draft.message,
+        durationMs: draft.durationMs,
+        status: draft.status,
+        arguments: draft.arguments,
+      };
+      pending.push(JSON.stringify(stored));
+      if (pending.length > bufferSize) {
+        // Bounded memory while Redis is away: the oldest go, and their numbers are skipped.
+        const drop = pending.length - bufferSize;
+        pending = pending.slice(drop);
+        lostSinceFlush += drop;
+        lost += drop;
+      }
+      void flush();
+    },
+    async read(afterSequence, limit) {
+      let results: [Error | null, unknown][] | null;
+      try {
+        results = await redis
+          .multi()
+          .xrange(streamKey, `(${afterSequence}-0`, "+", "COUNT", limit)
+          .xrange(streamKey, "-", "+", "COUNT", 1)
+          .get(counterKey)
+          .exec();
+      } catch (err) {
+        throw unreachable(err);
+      }
+      if (results === null) throw unreachable(new Error("transaction aborted"));
+      for (const [err] of results) if (err !== null) throw unreachable(err);
+      const entries = (results[0]?.[1] ?? []) as StreamEntry[];
+      const first = (results[1]?.[1] ?? []) as StreamEntry[];
+      const counter = results[2]?.[1] as string | null;
+      const newestSequence = Math.max(counter === null ? newest : Number(counter), newest);
+      const firstEntry = first[0];
+      const page: EventPage = {
+        events: entries.map(decode).filter((e): e is ToolwireEvent => e !== undefined),
+        oldestSequence: firstEntry === undefined ? newestSequence + 1 : sequenceOf(firstEntry[0]),
+        newestSequence,
+      };
+      return page;
+    },
+    listen(listener) {
+      listeners = [...listeners, listener];
+      return () => {
+        listeners = listeners.filter((l) => l !== listener);
+      };
+    },
+    listenGaps(listener) {
+      gapListeners = [...gapListeners, listener];
+      return () => {
+        gapListeners = gapListeners.filter((l) => l !== listener);
+      };
+    },
+    get newestSequence() {
+      return newest;
+    },
+    get buffered() {
+      return pending.length;
+    },
+    get lost() {
+      return lost;
+    },
+    async close() {
+      // What is buffered gets one chance to reach Redis, so a graceful stop loses nothing.
+      if (pending.length > 0 && redis.status === "ready") await flush().catch(() => undefined);
+      closed = true;
+      markClosed();
+      listeners = [];
+      gapListeners = [];
+      tail.disconnect();
+      await tailing.catch(() => undefined);
+    },
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

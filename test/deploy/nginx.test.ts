@@ -1,0 +1,127 @@
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
+import { MonitorService } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
+import { ToolService } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
+import { startRedis, type TestRedis } from "../helpers/redis.js";
+import { freePort, killChild, spawnServe, type ServeProcess } from "../cluster/cluster-helpers.js";
+import { startNginx, type TestNginx } from "./nginx.js";
+
+/** Starts `toolwire serve` on a fixed port, sharing Redis; retries when the port was taken meanwhile. */
+async function serveOn(port: number, redisUrl: string): Promise<ServeProcess> {
+  return spawnServe(["--port", String(port), "--shutdown-grace-ms", "5000"], { TOOLWIRE_REDIS_URL: redisUrl });
+}
+
+/** Calls echo through nginx over Connect (HTTP/1.1) and gRPC (h2c), `perProtocol` workers each, until stopped. */
+function load(nginx: TestNginx, protocols: readonly ("connect" | "grpc")[], perProtocol: number) {
+  let running = true;
+  const tally = { connect: 0, grpc: 0, failed: [] as string[] };
+  const transports = (
+    [
+      ["connect", createConnectTransport({ baseUrl: nginx.httpUrl, httpVersion: "1.1" })],
+      ["grpc", createGrpcTransport({ baseUrl: nginx.grpcUrl })],
+    ] as const
+  ).filter(([name]) => protocols.includes(name));
+  const workers = transports.flatMap(([name, transport]) =>
+    Array.from({ length: perProtocol }, async () => {
+      const client = createClient(ToolService, transport);
+      for (let i = 0; running; i++) {
+        try {
+          const res = await client.callTool({ name: "echo", arguments: { message: `${name} ${i}` } });
+          if (res.isError) tally.failed.push(`${name}: tool error`);
+          else tally[name]++;
+        } catch (err) {
+          tally.failed.push(`${name}: ${String(err)}`);
+        }
+      }
+    }),
+  );
+  return {
+    tally,
+    total: () => tally.connect + tally.grpc,
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+      return tally;
+    },
+  };
+}
+
+describe("nginx in front of several instances", () => {
+  let redis: TestRedis;
+  const instances: ServeProcess[] = [];
+  let nginx: TestNginx | undefined;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    await nginx?.stop();
+    nginx = undefined;
+    for (const instance of instances.splice(0)) await killChild(instance.child, "SIGKILL");
+  });
+  afterAll(() => redis.stop());
+
+  it("serves Connect over HTTP/1.1 and gRPC over h2c through nginx, spread over the instances", async () => {
+    const ports = [await freePort(), await freePort()];
+    for (const port of ports) instances.push(await serveOn(port, redis.url));
+    const proxy = await startNginx(ports);
+    nginx = proxy;
+    const servedBy = new Set<string>();
+    for (const transport of [createConnectTransport({ baseUrl: proxy.httpUrl, httpVersion: "1.1" }), createGrpcTransport({ baseUrl: proxy.grpcUrl })]) {
+      const tools = createClient(ToolService, transport);
+      const monitor = createClient(MonitorService, transport);
+      for (let i = 0; i < 4; i++) {
+        expect((await tools.callTool({ name: "echo", arguments: { message: "hi" } })).isError).toBe(false);
+        servedBy.add((await monitor.getServerInfo({})).serverId);
+      }
+    }
+    // Round robin: both instances answered.
+    expect(servedBy.size).toBe(2);
+  });
+
+  it("loses no Connect call while every instance restarts in turn under load: a draining instance answers 503 and nginx retries elsewhere", async () => {
+    const ports = [await freePort(), await freePort()];
+    for (const port of ports) instances.push(await serveOn(port, redis.url));
+    const proxy = await startNginx(ports);
+    nginx = proxy;
+    const traffic = load(proxy, ["connect"], 4);
+    await expect.poll(() => traffic.total(), { timeout: 20_000 }).toBeGreaterThan(100);
+    for (let i = 0; i < ports.length; i++) {
+      const old = instances[i] as ServeProcess;
+      await killChild(old.child, "SIGTERM");
+      expect(old.child.exitCode).toBe(0);
+      const before = traffic.total();
+      await expect.poll(() => traffic.total(), { timeout: 20_000 }).toBeGreaterThan(before + 50);
+      instances[i] = await serveOn(ports[i] as number, redis.url);
+      const restarted = traffic.total();
+      await expect.poll(() => traffic.total(), { timeout: 20_000 }).toBeGreaterThan(restarted + 100);
+    }
+    const tally = await traffic.stop();
+    expect(tally.failed, await proxy.errorLog()).toEqual([]);
+  }, 120_000);
+
+  it("streams Server-Sent Events through nginx as they happen", async () => {
+    const ports = [await freePort()];
+    instances.push(await serveOn(ports[0] as number, redis.url));
+    nginx = await startNginx(ports);
+    const abort = new AbortController();
+    const res = await fetch(`${nginx.httpUrl}/events?types=tool_succeeded`, { signal: abort.signal, headers: { accept: "text/event-stream" } });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    // The first bytes (retry hint / heartbeat) arrive before any call: nothing is buffered.
+    await reader.read();
+    await createClient(ToolService, createConnectTransport({ baseUrl: nginx.httpUrl, httpVersion: "1.1" })).callTool({
+      name: "echo",
+      arguments: { message: "through nginx" },
+    });
+    let text = "";
+    while (!text.includes("tool_succeeded")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    abort.abort();
+    expect(text).toContain("tool_succeeded");
+  });
+});
