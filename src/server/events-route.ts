@@ -8,6 +8,7 @@ import { writeJsonError } from "./health.js";
 import type { MonitorAccess } from "./monitor-access.js";
 import { writeConnectError } from "./plain-errors.js";
 import type { PlainRequest, PlainRouteHandler, PlainServerResponse } from "./server-extension.js";
+import { createStreamLifetime } from "./stream-lifetime.js";
 
 /** What `GET /events` asks for, from its query and Last-Event-ID header. */
 export interface EventsQuery {
@@ -115,8 +116,15 @@ function drained(res: StreamResponse, signal: AbortSignal): Promise<void> {
  * shutdown) ends with an `event: stream_error` carrying `{code, message}`; EventSource then
  * reconnects with Last-Event-ID and resumes.
  */
-export function createEventsRoute(deps: { readonly bus: EventBus; readonly access: MonitorAccess }): PlainRouteHandler {
-  const { bus, access } = deps;
+export function createEventsRoute(deps: {
+  /** Events to stream. */
+  readonly bus: EventBus;
+  /** Who may watch. */
+  readonly access: MonitorAccess;
+  /** When a stream is ended so that the client reconnects (`limits.maxStreamDurationMs`). */
+  readonly maxStreamDurationMs: number;
+}): PlainRouteHandler {
+  const { bus, access, maxStreamDurationMs } = deps;
   return async (req: PlainRequest, plainResponse: PlainServerResponse) => {
     const res = plainResponse as unknown as StreamResponse;
     if (req.method !== "GET") {
@@ -148,18 +156,24 @@ export function createEventsRoute(deps: { readonly bus: EventBus; readonly acces
       // Reconnect after a second when the stream ends (EventSource's default is longer).
       res.write(`retry: ${reconnectMs}\n\n`);
       let sent = 0;
+      const lifetime = createStreamLifetime(controller.signal, maxStreamDurationMs, "reconnect with Last-Event-ID set to the last id received");
+      const stopAtLimit = () => subscription.close();
+      lifetime.signal.addEventListener("abort", stopAtLimit, { once: true });
       try {
         for await (const item of subscription) {
-          if (!res.write(sseChunk(item))) await drained(res, controller.signal);
-          if (controller.signal.aborted) break;
+          if (!res.write(sseChunk(item))) await drained(res, lifetime.signal);
+          if (lifetime.signal.aborted) break;
           if (item.kind === "event" && query.limit !== undefined && ++sent >= query.limit) break;
         }
+        if (lifetime.expired) throw lifetime.expiredError();
       } catch (err) {
         const error = ConnectError.from(err);
         if (!controller.signal.aborted) {
           res.write(`event: stream_error\ndata: ${JSON.stringify({ code: codeName(error.code), message: error.rawMessage })}\n\n`);
         }
       } finally {
+        lifetime.signal.removeEventListener("abort", stopAtLimit);
+        lifetime.dispose();
         subscription.close();
       }
       if (!controller.signal.aborted) res.end();

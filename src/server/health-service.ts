@@ -1,5 +1,6 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/proto/grpc/health/v1/health_pb.js";
+import { createStreamLifetime } from "./stream-lifetime.js";
 
 /** Serving status of the server and each of its services, watched by grpc.health.v1.Health. */
 export interface HealthStatus {
@@ -43,8 +44,9 @@ export function createHealthStatus(services: readonly string[]): HealthStatus {
 /**
  * Implements grpc.health.v1.Health: Check and List answer at once; Watch sends the current
  * status, then each change, and ends once shutdown has been announced (or the client leaves).
+ * A Watch that reaches `maxStreamDurationMs` ends with `unavailable`, and the client watches again.
  */
-export function createHealthService(health: HealthStatus): ServiceImpl<typeof Health> {
+export function createHealthService(health: HealthStatus, maxStreamDurationMs: number): ServiceImpl<typeof Health> {
   return {
     check(req) {
       const status = health.get(req.service);
@@ -60,7 +62,8 @@ export function createHealthService(health: HealthStatus): ServiceImpl<typeof He
       let changed: (() => void) | undefined;
       const wake = () => changed?.();
       const unsubscribe = health.onChange(wake);
-      ctx.signal.addEventListener("abort", wake);
+      const lifetime = createStreamLifetime(ctx.signal, maxStreamDurationMs, "watch again");
+      lifetime.signal.addEventListener("abort", wake);
       try {
         let last: ServingStatus | undefined;
         for (;;) {
@@ -71,13 +74,18 @@ export function createHealthService(health: HealthStatus): ServiceImpl<typeof He
             // Look again: the status may have changed while the message was being written.
             continue;
           }
-          if (health.shutDown || ctx.signal.aborted) return;
+          if (health.shutDown) return;
+          if (lifetime.signal.aborted) {
+            if (lifetime.expired) throw lifetime.expiredError();
+            return;
+          }
           await new Promise<void>((resolve) => (changed = resolve));
           changed = undefined;
         }
       } finally {
         unsubscribe();
-        ctx.signal.removeEventListener("abort", wake);
+        lifetime.signal.removeEventListener("abort", wake);
+        lifetime.dispose();
       }
     },
   };

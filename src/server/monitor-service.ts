@@ -21,6 +21,7 @@ import type { ToolUsageRecord } from "../metrics/usage-stats.js";
 import type { ClusterView, InstanceStats } from "./cluster-view.js";
 import type { MonitorAccess } from "./monitor-access.js";
 import type { ServerContext } from "./server-extension.js";
+import { createStreamLifetime } from "./stream-lifetime.js";
 
 /** Most names a WatchEvents or GetStats tool filter may list. */
 const maxFilterNames = 1000;
@@ -81,12 +82,18 @@ export function createMonitorService(deps: MonitorServiceDeps): ServiceImpl<type
       checkNames(req.tools, "the tools filter");
       // A sequence beyond 2^53 cannot have been given out; as a number it still compares as "ahead".
       const afterSequence = req.afterSequence === undefined ? undefined : Number(req.afterSequence);
-      const subscription = await bus.subscribe({ types, tools: req.tools, afterSequence, signal: ctx.signal });
+      const lifetime = createStreamLifetime(ctx.signal, server.maxStreamDurationMs, "watch again with after_sequence set to the last sequence received");
       try {
-        const binary = isBinaryRequest(ctx.requestHeader.get("content-type"));
-        for await (const item of subscription) yield toWatchMessage(item, binary);
+        const subscription = await bus.subscribe({ types, tools: req.tools, afterSequence, signal: lifetime.signal });
+        try {
+          const binary = isBinaryRequest(ctx.requestHeader.get("content-type"));
+          for await (const item of subscription) yield toWatchMessage(item, binary);
+        } finally {
+          subscription.close();
+        }
+        if (lifetime.expired) throw lifetime.expiredError();
       } finally {
-        subscription.close();
+        lifetime.dispose();
       }
     },
 

@@ -161,12 +161,12 @@ export function createMonitoring(options: MonitoringOptions = {}): ServerExtensi
       services: ownServices,
       routes(router) {
         router.service(MonitorService, createMonitorService({ server, bus, stats, access, protocols, status, cluster, localStats }));
-        router.service(Health, createHealthService(health));
+        router.service(Health, createHealthService(health, server.maxStreamDurationMs));
         router.service(ServerReflectionV1, createReflectionServiceV1(reflection));
         router.service(ServerReflectionV1alpha, createReflectionServiceV1alpha(reflection));
       },
       httpRoutes: {
-        "/events": createEventsRoute({ bus, access }),
+        "/events": createEventsRoute({ bus, access, maxStreamDurationMs: server.maxStreamDurationMs }),
         "/metrics": createMetricsRoute({ metrics, access }),
       },
       degradedReason: () => (server.shuttingDown ? undefined : cluster?.degradedReason()),
