@@ -28,6 +28,8 @@ export interface ServerSettings {
   readonly allowedHosts: readonly string[] | undefined;
   /** CORS origins. */
   readonly corsOrigins: readonly string[] | undefined;
+  /** Balancers whose X-Forwarded-For names the client. */
+  readonly trustedProxies: readonly string[] | undefined;
   /** Limits against abuse, as the server options name them. */
   readonly limits: {
     readonly maxBodyBytes?: number | undefined;
@@ -146,12 +148,17 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
     defaultTimeoutMs: config.server?.defaultTimeoutMs,
     allowedHosts: config.server?.allowedHosts,
     corsOrigins: config.server?.corsOrigins,
+    trustedProxies: config.server?.trustedProxies,
     limits: { ...config.limits },
     authenticate: createAuthenticator({ apiKeys: config.auth?.apiKeys, jwt: verifyJwt }),
     rateLimiter: createToolRateLimiter({ redis, keyPrefix: config.redis?.keyPrefix, fallback: rateLimitFallback }),
     requestLimits: { perCaller: config.rateLimits?.perCaller, anonymousPerIp: config.rateLimits?.anonymousPerIp },
     logging: { level: config.logging?.level ?? "info", pretty: config.logging?.pretty ?? false },
-    monitoring: { level: config.monitoring?.level ?? "public", includeArguments: config.monitoring?.includeArguments ?? false },
+    // Events and statistics name callers and tools: once callers have identities, strangers should not read them.
+    monitoring: {
+      level: config.monitoring?.level ?? ((config.auth?.apiKeys?.length ?? 0) > 0 || config.auth?.jwt !== undefined ? "authenticated" : "public"),
+      includeArguments: config.monitoring?.includeArguments ?? false,
+    },
     mcpSessions: config.mcp?.sessions ?? false,
     pluginDirs: (config.pluginDirs ?? []).map((dir) => resolve(context.baseDir, dir)),
     redis,
@@ -171,12 +178,15 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
   };
 }
 
-/** A Redis URL fit for messages: the password replaced. */
+/**
+ * A Redis URL fit for messages: scheme, user, host, port and database only. The password and
+ * the query are dropped, because ioredis also reads credentials from `?password=`.
+ */
 export function redactRedisUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password !== "") parsed.password = "***";
-    return parsed.toString();
+    const user = parsed.username === "" && parsed.password === "" ? "" : `${parsed.username}${parsed.password === "" ? "" : ":***"}@`;
+    return `${parsed.protocol}//${user}${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
   } catch {
     return "(unparsable Redis URL)";
   }

@@ -75,6 +75,13 @@ describe("resolveServerSettings", () => {
     expect(await settings.authenticate({ headers: new Headers(), protocol: "connect" })).toMatchObject({ anonymous: true });
   });
 
+  it("keeps monitoring from anonymous callers once credentials are configured, unless the config says otherwise", async () => {
+    const apiKeys = [{ id: "ci-bot", sha256: hashApiKey("tw_key"), level: "admin" as const }];
+    expect((await resolveConfig({ auth: { apiKeys } })).monitoring.level).toBe("authenticated");
+    expect((await resolveConfig({ auth: { jwt: { secret: { env: "S" } } } }, { S: jwtSecret })).monitoring.level).toBe("authenticated");
+    expect((await resolveConfig({ auth: { apiKeys }, monitoring: { level: "public" } })).monitoring.level).toBe("public");
+  });
+
   it("builds an authenticator from the configured API keys", async () => {
     const settings = await resolveConfig({ auth: { apiKeys: [{ id: "ci-bot", sha256: hashApiKey("tw_key"), level: "admin" }] } });
     expect(await settings.authenticate(bearer("tw_key"))).toEqual({ id: "ci-bot", level: "admin", grants: [], anonymous: false });
@@ -215,6 +222,8 @@ describe("redactRedisUrl", () => {
     ["redis://:secret@host:6379", "redis://:***@host:6379"],
     ["rediss://user:p%40ss@host:6380/2", "rediss://user:***@host:6380/2"],
     ["redis://host:6379", "redis://host:6379"],
+    ["redis://host:6379/0?password=secret&db=3", "redis://host:6379/0"],
+    ["redis://user@host:6379#secret", "redis://user@host:6379"],
   ])("redacts %s", (url, redacted) => {
     expect(redactRedisUrl(url)).toBe(redacted);
   });
