@@ -57,6 +57,12 @@ export interface ToolwireConfig {
      * Browser origins allowed to call the server (CORS), e.g. "https://app.example.com"; "*" allows any. Default: none.
      */
     corsOrigins?: string[];
+    /**
+     * Load balancers (IP addresses or CIDR ranges such as "10.0.0.0/8") whose X-Forwarded-For header names the client, for per-address rate limits and logs. Default: none (the socket's address is the client's).
+     *
+     * @maxItems 256
+     */
+    trustedProxies?: string[];
   };
   /**
    * Limits against abuse.
@@ -79,7 +85,7 @@ export interface ToolwireConfig {
      */
     defaultMaxConcurrency?: number;
     /**
-     * Longest a server stream (CallToolStream, WatchEvents, /events) stays open (default 3600000).
+     * Longest a server stream (CallToolStream, WatchEvents, /events, health Watch, /mcp) stays open; event and health streams then end with unavailable and clients resume (default 3600000).
      */
     maxStreamDurationMs?: number;
     /**
@@ -265,7 +271,7 @@ export interface ToolwireConfig {
    */
   monitoring?: {
     /**
-     * Level needed for WatchEvents, GetStats, /events and /metrics (default public).
+     * Level needed for WatchEvents, GetStats, GetServerInfo, /events and /metrics (default: authenticated when API keys or JWT are configured, public otherwise).
      */
     level?: "public" | "authenticated" | "restricted" | "admin";
     /**

@@ -8,6 +8,7 @@ import { createPluginManager, type PluginManager } from "../registry/plugin-mana
 import { createToolRegistry } from "../registry/tool-registry.js";
 import { createRegistryAdmin } from "../server/registry-service.js";
 import { createMcpEndpoint } from "../mcp/index.js";
+import { RegistryService } from "../../gen/proto/toolwire/v1/registry_service_pb.js";
 
 /** What `toolwire serve` builds its server from. */
 export type ServeSettings = Omit<ToolwireServerOptions, "tools" | "extensions" | "logger"> & {
@@ -42,7 +43,7 @@ export function composeServer(settings: ServeSettings): ComposedServer {
   // Every surface beyond ToolService and /health plugs in here, one line each.
   const extensions: ServerExtensionFactory[] = [
     createRegistryAdmin({ plugins }),
-    createMonitoring({ access: { events: settings.monitoringLevel, stats: settings.monitoringLevel, metrics: settings.monitoringLevel }, includeArguments: settings.eventArguments, protocols: ["connect", "grpc", "grpc-web", "sse", "mcp"], cluster }),
+    createMonitoring({ access: { events: settings.monitoringLevel, stats: settings.monitoringLevel, metrics: settings.monitoringLevel }, includeArguments: settings.eventArguments, protocols: ["connect", "grpc", "grpc-web", "sse", "mcp"], services: [RegistryService], cluster }),
     createMcpEndpoint({ sessions: mcpSessions }),
   ];
   return Object.assign(createToolwireServer({ ...options, registry, tools: builtinTools, extensions }), { plugins });

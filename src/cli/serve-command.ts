@@ -17,6 +17,7 @@ interface ServeFlags {
   logPretty?: boolean;
   corsOrigin?: string[];
   allowedHost?: string[];
+  trustedProxy?: string[];
   plugins?: string[];
   watch?: boolean;
 }
@@ -47,6 +48,7 @@ function configFromFlags(flags: ServeFlags): ToolwireConfig {
       corsOrigins: flags.corsOrigin,
       // commander collects at least one value when the flag is given at all.
       allowedHosts: flags.allowedHost as [string, ...string[]] | undefined,
+      trustedProxies: flags.trustedProxy,
     },
     limits: { maxBodyBytes: flags.maxBodyBytes },
     logging: { level: flags.logLevel as NonNullable<ToolwireConfig["logging"]>["level"], pretty: flags.logPretty },
@@ -72,6 +74,7 @@ export function registerServeCommand(program: Command): void {
     .option("--log-pretty", "human-readable log lines instead of JSON; env TOOLWIRE_LOG_PRETTY=1")
     .option("--cors-origin <origin>", "allow this browser origin (repeatable); env TOOLWIRE_CORS_ORIGINS", collect)
     .option("--allowed-host <host>", "serve this Host header (repeatable); env TOOLWIRE_ALLOWED_HOSTS", collect)
+    .option("--trusted-proxy <address>", "trust X-Forwarded-For from this balancer address or CIDR range (repeatable); env TOOLWIRE_TRUSTED_PROXIES", collect)
     .option("--plugins <dir>", "serve the tools of the plugins in this directory (repeatable); env TOOLWIRE_PLUGIN_DIRS", collect)
     .option("--watch", "reload plugins when their files change")
     .addHelpText(
@@ -115,6 +118,7 @@ export function registerServeCommand(program: Command): void {
           defaultTimeoutMs: settings.defaultTimeoutMs,
           allowedHosts: settings.allowedHosts,
           corsOrigins: settings.corsOrigins,
+          trustedProxies: settings.trustedProxies,
           ...settings.limits,
         }),
         authenticate: settings.authenticate,

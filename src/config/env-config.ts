@@ -7,6 +7,7 @@ export const configEnvironment = {
   TOOLWIRE_PORT: "/server/port",
   TOOLWIRE_ALLOWED_HOSTS: "/server/allowedHosts",
   TOOLWIRE_CORS_ORIGINS: "/server/corsOrigins",
+  TOOLWIRE_TRUSTED_PROXIES: "/server/trustedProxies",
   TOOLWIRE_MAX_BODY_BYTES: "/limits/maxBodyBytes",
   TOOLWIRE_LOG_LEVEL: "/logging/level",
   TOOLWIRE_LOG_PRETTY: "/logging/pretty",
@@ -54,6 +55,7 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
         break;
       case "TOOLWIRE_ALLOWED_HOSTS":
       case "TOOLWIRE_CORS_ORIGINS":
+      case "TOOLWIRE_TRUSTED_PROXIES":
       case "TOOLWIRE_PLUGIN_DIRS":
         set(pointer, list(value));
         break;

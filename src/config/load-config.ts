@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { ToolwireConfig } from "../../gen/schema/config.js";
 import configSchema from "../../schemas/config.schema.json" with { type: "json" };
 import { createSchemaCompiler, toViolations } from "../registry/json-schema.js";
+import { createClientAddressResolver } from "../security/forwarded-for.js";
 import { ConfigError } from "./config-error.js";
 
 // No defaults: the loaded config says only what the operator wrote; defaults live in one place.
@@ -31,6 +32,13 @@ export function validateConfig(value: unknown, source: string): ToolwireConfig {
     }
     ids.add(key.id);
     hashes.add(key.sha256.toLowerCase());
+  }
+  for (const [i, entry] of (value.server?.trustedProxies ?? []).entries()) {
+    try {
+      createClientAddressResolver([entry]);
+    } catch (err) {
+      throw new ConfigError(source, [{ pointer: `/server/trustedProxies/${i}`, keyword: "format", message: (err as Error).message }]);
+    }
   }
   return value;
 }

@@ -16,7 +16,8 @@ import { createOriginPolicy, isUnspecifiedHost } from "../security/origin-policy
 import type { ToolRateLimiter } from "../security/rate-limit.js";
 import type { Authenticator } from "../runtime/caller.js";
 import { version } from "../version.js";
-import { peerAddressKey } from "./caller-info.js";
+import { clientAddressOf, peerAddressKey, rememberClientAddress } from "./caller-info.js";
+import { createClientAddressResolver } from "../security/forwarded-for.js";
 import { writeHealth, writeJsonError, type PlainResponse } from "./health.js";
 import { createProtocolSniffer } from "./protocol-sniffer.js";
 import { createRequestGate } from "./request-gate.js";
@@ -61,6 +62,8 @@ export interface ToolwireServerOptions {
   readonly allowedHosts?: readonly string[];
   /** Browser origins allowed cross-origin (CORS); "*" allows any; default none. */
   readonly corsOrigins?: readonly string[];
+  /** Balancers (addresses or CIDR ranges) whose X-Forwarded-For names the client, for per-address limits and logs; default none. */
+  readonly trustedProxies?: readonly string[];
   /** Observers of every call (metrics, events, audit). */
   readonly observers?: readonly CallObserver[];
   /** How long shutdown waits for running calls before aborting them, in ms (default 10 000). */
@@ -173,16 +176,21 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
     requireConnectProtocolHeader: false,
     // A misspelt field is a caller bug worth reporting, not something to drop silently.
     jsonOptions: { ignoreUnknownFields: false },
-    contextValues: (req) => createContextValues().set(peerAddressKey, req.socket?.remoteAddress),
+    contextValues: (req) => createContextValues().set(peerAddressKey, clientAddressOf(req)),
     fallback: (req, res) => fallback(req, res),
   });
 
   const gate = createRequestGate(services);
+  const resolveClientAddress = options.trustedProxies?.length ? createClientAddressResolver(options.trustedProxies) : undefined;
   const handler: typeof connectHandler = (req, res) => {
     // Node enforces the header cap on HTTP/1.1 (431) but only advertises it on HTTP/2.
     if (req.httpVersionMajor === 2 && headerBytes(req.rawHeaders) > maxHeaderBytes) {
       writeJsonError(res, 431, "resource_exhausted", `request headers are larger than the server's limit of ${maxHeaderBytes} bytes`);
       return;
+    }
+    if (resolveClientAddress !== undefined) {
+      const client = resolveClientAddress(req.socket?.remoteAddress, req.headers["x-forwarded-for"]);
+      if (client !== undefined && client !== req.socket?.remoteAddress) rememberClientAddress(req, client);
     }
     if (req.url?.startsWith("/toolwire.v1.ToolService/") === true) {
       if (closing !== undefined) {

@@ -149,6 +149,12 @@ describe("loadConfigFile", () => {
 });
 
 describe("validateConfig", () => {
+  it("refuses a trusted proxy that is not an address or a CIDR range, pointing at it", () => {
+    expect(() => validateConfig({ server: { trustedProxies: ["10.0.0.1", "10.0.0.0/40"] } }, "c.json")).toThrow(
+      /\/server\/trustedProxies\/1: "10\.0\.0\.0\/40" is not an IP address or a CIDR range/,
+    );
+  });
+
   it("names the source it is given", () => {
     const error = (() => {
       try {
@@ -173,6 +179,7 @@ describe("configFromEnv", () => {
       TOOLWIRE_PORT: "9090",
       TOOLWIRE_ALLOWED_HOSTS: "a.example, b.example:8443,",
       TOOLWIRE_CORS_ORIGINS: "https://app.example.com",
+      TOOLWIRE_TRUSTED_PROXIES: "10.0.0.0/8, 127.0.0.1",
       TOOLWIRE_MAX_BODY_BYTES: "4096",
       TOOLWIRE_LOG_LEVEL: "debug",
       TOOLWIRE_LOG_PRETTY: "1",
@@ -182,7 +189,7 @@ describe("configFromEnv", () => {
       UNRELATED: "x",
     });
     expect(config).toEqual({
-      server: { host: "0.0.0.0", port: 9090, allowedHosts: ["a.example", "b.example:8443"], corsOrigins: ["https://app.example.com"] },
+      server: { host: "0.0.0.0", port: 9090, allowedHosts: ["a.example", "b.example:8443"], corsOrigins: ["https://app.example.com"], trustedProxies: ["10.0.0.0/8", "127.0.0.1"] },
       limits: { maxBodyBytes: 4096 },
       logging: { level: "debug", pretty: true },
       auth: { jwt: { secret: { env: "TOOLWIRE_JWT_SECRET" } } },
