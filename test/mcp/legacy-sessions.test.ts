@@ -2,13 +2,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createMcpEndpoint } from "../../src/mcp/index.js";
-import { defineTool } from "../../src/registry/index.js";
 import { createAuthenticator } from "../../src/security/index.js";
 import { echo } from "../../src/tools/index.js";
 import { authHeaders, keyCaller } from "../helpers/security.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { createTestTools, type ToolProbe } from "../helpers/test-tools.js";
-import { createClientPool, eras } from "./mcp-clients.js";
+import { createClientPool, eras, registerUntilListChanged } from "./mcp-clients.js";
 import { http1, mcpPostHeaders } from "./raw-http.js";
 
 const legacy = eras[0]!;
@@ -70,25 +69,9 @@ describe("2025-era sessions on /mcp", () => {
 
   it("tells a 2025-era client on its GET stream that the tool list changed", async () => {
     const client = await pool.connect(mcpUrl, legacy);
-    let changes = 0;
-    client.setNotificationHandler("notifications/tools/list_changed", () => void changes++);
-    const added: string[] = [];
-    try {
-      // The client opens its GET stream on its own once connected; until it is up, changes have nobody to reach.
-      await expect
-        .poll(
-          () => {
-            const name = `late_${added.length}`;
-            server.server.registry.register(defineTool({ name, version: "1.0.0", description: "registered late", input: { type: "object" } }, () => ({})));
-            added.push(name);
-            return changes;
-          },
-          { interval: 50, timeout: 5_000 },
-        )
-        .toBeGreaterThan(0);
-    } finally {
-      for (const name of added) server.server.registry.unregister(name);
-    }
+    // The client opens its GET stream on its own once connected; until it is up, changes have nobody to reach.
+    const added = await registerUntilListChanged(client, server.server.registry, { prefix: "late_", intervalMs: 50, timeoutMs: 5_000 });
+    for (const name of added) server.server.registry.unregister(name);
   });
 
   it("binds a session to the caller that opened it", async () => {

@@ -1,4 +1,7 @@
 import { Client, ProtocolError, StreamableHTTPClientTransport, type ClientOptions } from "@modelcontextprotocol/client";
+import { expect } from "vitest";
+import { defineTool } from "../../src/registry/index.js";
+import type { ToolRegistry } from "../../src/registry/index.js";
 
 /** One MCP protocol generation the official SDK client can speak. */
 export interface Era {
@@ -58,4 +61,36 @@ export async function protocolError(promise: Promise<unknown>): Promise<Protocol
 export function textOf(result: { content?: unknown }): string {
   const blocks = (result.content ?? []) as { type: string; text?: string }[];
   return blocks.flatMap((b) => (b.type === "text" && b.text !== undefined ? [b.text] : [])).join("\n");
+}
+
+/**
+ * Registers a new tool every `intervalMs` until `client` has heard `notifications/tools/list_changed`
+ * (its listening stream comes up on its own time, and until then changes reach nobody). Returns the
+ * names registered, for the caller to unregister.
+ */
+export async function registerUntilListChanged(
+  client: Client,
+  registry: ToolRegistry,
+  options: { readonly prefix: string; readonly intervalMs: number; readonly timeoutMs: number },
+): Promise<string[]> {
+  let changes = 0;
+  client.setNotificationHandler("notifications/tools/list_changed", () => void changes++);
+  const added: string[] = [];
+  try {
+    await expect
+      .poll(
+        () => {
+          const name = `${options.prefix}${added.length}`;
+          registry.register(defineTool({ name, version: "1.0.0", description: "registered late", input: { type: "object" } }, () => ({})));
+          added.push(name);
+          return changes;
+        },
+        { interval: options.intervalMs, timeout: options.timeoutMs },
+      )
+      .toBeGreaterThan(0);
+  } catch (err) {
+    for (const name of added) registry.unregister(name);
+    throw err;
+  }
+  return added;
 }

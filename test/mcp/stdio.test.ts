@@ -7,14 +7,13 @@ import type { PassThrough } from "node:stream";
 import { Client, type Progress } from "@modelcontextprotocol/client";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { defineTool } from "../../src/registry/index.js";
 import { createAuthenticator } from "../../src/security/index.js";
 import { createMonitoring } from "../../src/server/monitoring.js";
 import { builtinTools } from "../../src/tools/index.js";
 import { keyCaller } from "../helpers/security.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { createTestTools, type ToolProbe } from "../helpers/test-tools.js";
-import { eras, protocolError, textOf, type Era } from "./mcp-clients.js";
+import { eras, protocolError, registerUntilListChanged, textOf, type Era } from "./mcp-clients.js";
 
 const root = join(import.meta.dirname, "../..");
 const bin = join(root, "src/cli/bin.mjs");
@@ -191,22 +190,9 @@ describe("toolwire mcp --remote", () => {
 
   it("tells the client when the remote server's tool list changes", async () => {
     const { client } = await spawnMcp(eras[0]!, ["--remote", server.url]);
-    let changes = 0;
-    client.setNotificationHandler("notifications/tools/list_changed", () => void changes++);
-    const added: string[] = [];
+    // The process watches the server's events from its start; until its stream is up, changes have nobody to reach.
+    const added = await registerUntilListChanged(client, server.server.registry, { prefix: "remote_late_", intervalMs: 100, timeoutMs: 10_000 });
     try {
-      // The process watches the server's events from its start; until its stream is up, changes have nobody to reach.
-      await expect
-        .poll(
-          () => {
-            const name = `remote_late_${added.length}`;
-            server.server.registry.register(defineTool({ name, version: "1.0.0", description: "registered late", input: { type: "object" } }, () => ({})));
-            added.push(name);
-            return changes;
-          },
-          { interval: 100, timeout: 10_000 },
-        )
-        .toBeGreaterThan(0);
       expect((await client.listTools()).tools.map((t) => t.name)).toContain("remote_late_0");
     } finally {
       for (const name of added) server.server.registry.unregister(name);
