@@ -135,6 +135,7 @@ export function createEventsRoute(deps: {
     const gone = () => controller.abort();
     req.once("close", gone);
     res.once("close", gone);
+    const lifetime = createStreamLifetime(controller.signal, maxStreamDurationMs, "reconnect with Last-Event-ID set to the last id received");
     try {
       let query: EventsQuery;
       let subscription;
@@ -142,7 +143,7 @@ export function createEventsRoute(deps: {
         const lastEventId = req.headers["last-event-id"];
         query = parseEventsQuery(req.url ?? "/events", Array.isArray(lastEventId) ? lastEventId[0] : lastEventId);
         await access.check("events", callerFromRequest(req, "sse"));
-        subscription = await bus.subscribe({ ...query, signal: controller.signal });
+        subscription = await bus.subscribe({ ...query, signal: lifetime.signal });
       } catch (err) {
         if (!controller.signal.aborted) writeConnectError(plainResponse, err);
         return;
@@ -156,9 +157,6 @@ export function createEventsRoute(deps: {
       // Reconnect after a second when the stream ends (EventSource's default is longer).
       res.write(`retry: ${reconnectMs}\n\n`);
       let sent = 0;
-      const lifetime = createStreamLifetime(controller.signal, maxStreamDurationMs, "reconnect with Last-Event-ID set to the last id received");
-      const stopAtLimit = () => subscription.close();
-      lifetime.signal.addEventListener("abort", stopAtLimit, { once: true });
       try {
         for await (const item of subscription) {
           if (!res.write(sseChunk(item))) await drained(res, lifetime.signal);
@@ -172,12 +170,11 @@ export function createEventsRoute(deps: {
           res.write(`event: stream_error\ndata: ${JSON.stringify({ code: codeName(error.code), message: error.rawMessage })}\n\n`);
         }
       } finally {
-        lifetime.signal.removeEventListener("abort", stopAtLimit);
-        lifetime.dispose();
         subscription.close();
       }
       if (!controller.signal.aborted) res.end();
     } finally {
+      lifetime.dispose();
       req.off("close", gone);
       res.off("close", gone);
     }
