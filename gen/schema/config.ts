@@ -258,6 +258,10 @@ export interface ToolwireConfig {
      */
     eventStreamLength?: number;
     /**
+     * How long, in ms, the shared stream keeps an event for replay, counted from when it reached Redis (at most 30 days; default: no age limit, only eventStreamLength). Older events are trimmed, and resuming before them answers out_of_range, as for events beyond eventStreamLength.
+     */
+    eventMaxAgeMs?: number;
+    /**
      * Most events an instance buffers while Redis is away; beyond it the oldest are lost and watchers get out_of_range (default 10000).
      */
     eventBufferSize?: number;

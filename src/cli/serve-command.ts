@@ -135,6 +135,7 @@ export function registerServeCommand(program: Command): void {
                 keyPrefix: settings.cluster.keyPrefix,
                 heartbeatMs: settings.cluster.heartbeatMs,
                 eventStreamLength: settings.cluster.eventStreamLength,
+                eventMaxAgeMs: settings.cluster.eventMaxAgeMs,
                 eventBufferSize: settings.cluster.eventBufferSize,
                 rateLimitFallback: { local: "per-instance budgets", "fail-open": "no limit (fail-open)", "fail-closed": "refusals (fail-closed)" }[settings.cluster.rateLimitFallback],
               }),

@@ -16,6 +16,8 @@ export interface RedisClusterOptions {
   readonly ttlMs?: number | undefined;
   /** About how many events the shared stream keeps for replay (default 10 000). */
   readonly eventStreamLength?: number | undefined;
+  /** How long the shared stream keeps an event for replay, in ms (default: no age limit). */
+  readonly eventMaxAgeMs?: number | undefined;
   /** Most events buffered locally while Redis is away (default 10 000). */
   readonly eventBufferSize?: number | undefined;
   /** How rate limits behave while Redis is away, for the degraded reason ("local budgets", ...). */
@@ -48,6 +50,7 @@ export function createRedisCluster(options: RedisClusterOptions): ClusterBackend
         serverId: server.serverId,
         keyPrefix: prefix,
         maxLength: options.eventStreamLength,
+        maxAgeMs: options.eventMaxAgeMs,
         bufferSize: options.eventBufferSize,
         onError: (err) => server.logger.debug({ err: err.message }, "event store: redis error"),
       });

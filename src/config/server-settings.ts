@@ -64,6 +64,8 @@ export interface ServerSettings {
         readonly keyPrefix: string;
         readonly heartbeatMs: number | undefined;
         readonly eventStreamLength: number | undefined;
+        /** How long the shared stream keeps an event for replay, in ms; undefined: length only. */
+        readonly eventMaxAgeMs: number | undefined;
         readonly eventBufferSize: number | undefined;
         readonly rateLimitFallback: RateLimitFallback;
       }
@@ -169,6 +171,7 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
             keyPrefix: redisConfig.keyPrefix ?? "toolwire:",
             heartbeatMs: redisConfig.heartbeatMs,
             eventStreamLength: redisConfig.eventStreamLength,
+            eventMaxAgeMs: redisConfig.eventMaxAgeMs,
             eventBufferSize: redisConfig.eventBufferSize,
             rateLimitFallback,
           },

@@ -14,6 +14,12 @@ export interface RedisEventStoreOptions {
   /** About how many events the stream keeps for replay (XADD MAXLEN ~; default 10 000). */
   readonly maxLength?: number | undefined;
   /**
+   * How long the stream keeps an event for replay, in ms, counted on Redis's clock from when the
+   * event reached Redis (default: no age limit). Older events are trimmed on append and before
+   * each replay read, up to 1 % (at most 1 s) late; resuming before them answers out_of_range.
+   */
+  readonly maxAgeMs?: number | undefined;
+  /**
    * Most events held locally while Redis is away (default 10 000). Beyond it the oldest are
    * dropped, and their sequence numbers are skipped so that watchers see out_of_range, not a
    * silent gap.
@@ -40,20 +46,83 @@ export interface RedisEventStore extends EventStore {
   listenGaps(listener: (afterSequence: number, oldest: number, newest: number) => void): () => void;
 }
 
+// Age trimming, shared by the append and the trim scripts. Stream ids are sequence numbers, not
+// times, so an entry's age comes from its 't' field (Redis's clock when it was added: one clock
+// for every instance, and non-decreasing along the stream), or for entries written without one
+// (before an age was configured) from the event's own time. The head is checked on every call,
+// which is O(1); the stream is scanned and trimmed only once the head is more than the slack
+// past the age, so a busy stream is trimmed in batches rather than one entry per append. The
+// scan stops at the first entry young enough and is bounded per call, so a script never holds
+// Redis for long; what is left is trimmed by the next call. Ids are all "<sequence>-0", so
+// "<sequence>-1" as MINID also removes the entry "<sequence>-0" (Lua numbers cannot add 1 to a
+// 16-digit sequence exactly).
+const trimFunction = `
+local function entryTime(entry)
+  local fields = entry[2]
+  if fields[3] == 't' then return tonumber(fields[4]) end
+  local ok, decoded = pcall(cjson.decode, fields[2])
+  if ok and type(decoded) == 'table' and type(decoded.time) == 'number' then return decoded.time end
+  return 0
+end
+local function trimByAge(stream, nowMs, maxAge, slack)
+  local cutoff = nowMs - maxAge
+  local head = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+  if head == nil or entryTime(head) >= cutoff - slack then return end
+  local from = '-'
+  local last = nil
+  for _ = 1, 100 do
+    local batch = redis.call('XRANGE', stream, from, '+', 'COUNT', 100)
+    for _, entry in ipairs(batch) do
+      if entryTime(entry) >= cutoff then
+        redis.call('XTRIM', stream, 'MINID', entry[1])
+        return
+      end
+      last = entry[1]
+    end
+    if #batch < 100 then break end
+    from = '(' .. last
+  end
+  if last ~= nil then redis.call('XTRIM', stream, 'MINID', (string.gsub(last, '%-0$', '-1'))) end
+end
+local function redisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
 // Numbers the events and adds them in one atomic step, so the stream order is the sequence order
 // across every instance. The counter starts at the clock in microseconds (as the in-memory store
 // does), so a flushed Redis never reuses numbers a client may still resume from. Sequences are
-// read back with GET: Lua numbers would print large integers in exponent notation.
-const appendScript = `
+// read back with GET: Lua numbers would print large integers in exponent notation. ARGV: maximum
+// length, counter start, sequences to skip, maximum age in ms (0: none), trim slack in ms, then
+// the events. The 't' field is written only with an age limit, so the stream costs nothing more
+// without one.
+const appendScript = `${trimFunction}
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[2]) end
 if tonumber(ARGV[3]) > 0 then redis.call('INCRBY', KEYS[2], ARGV[3]) end
 local seq = redis.call('GET', KEYS[2])
-for i = 4, #ARGV do
+local maxAge = tonumber(ARGV[4])
+local nowMs = 0
+if maxAge > 0 then nowMs = redisNowMs() end
+local t = string.format('%d', nowMs)
+for i = 6, #ARGV do
   redis.call('INCR', KEYS[2])
   seq = redis.call('GET', KEYS[2])
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'e', ARGV[i])
+  if maxAge > 0 then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'e', ARGV[i], 't', t)
+  else
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'e', ARGV[i])
+  end
 end
+if maxAge > 0 then trimByAge(KEYS[1], nowMs, maxAge, tonumber(ARGV[5])) end
 return seq
+`;
+
+// Trims by age without appending, before a replay read: a stream nobody appends to must not
+// replay events older than the age. ARGV: maximum age in ms, trim slack in ms.
+const trimScript = `${trimFunction}
+trimByAge(KEYS[1], redisNowMs(), tonumber(ARGV[1]), tonumber(ARGV[2]))
+return 0
 `;
 
 /** Events sent to Redis per script call while flushing. */
@@ -97,7 +166,8 @@ function unreachable(err: unknown): ConnectError {
 
 /**
  * Creates the Redis Streams event store: one stream for the whole cluster, numbered by a
- * counter in the same atomic script, trimmed to about `maxLength` events. New events reach
+ * counter in the same atomic script, trimmed to about `maxLength` events and, when `maxAgeMs`
+ * is set, to the events younger than it. New events reach
  * listeners through a blocking XREAD on a dedicated connection, so every instance delivers every
  * instance's events in the same order. While Redis is away, appends wait in a bounded local
  * buffer and are sent when it returns.
@@ -108,12 +178,16 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
   const streamKey = `${prefix}events`;
   const counterKey = `${prefix}events:seq`;
   const maxLength = options.maxLength ?? 10_000;
+  const maxAgeMs = options.maxAgeMs ?? 0;
+  // How far past the age the head may get before a scan: 1 % of the age, at most 1 s.
+  const trimSlackMs = Math.min(Math.floor(maxAgeMs / 100), 1_000);
   const bufferSize = options.bufferSize ?? 10_000;
   const blockMs = options.blockMs ?? 2_000;
   const now = options.now ?? Date.now;
   const report = (err: unknown) => options.onError?.(err instanceof Error ? err : new Error(String(err)));
   if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`event stream length must be a whole number ≥ 1, got ${maxLength}`);
   if (!Number.isInteger(bufferSize) || bufferSize < 1) throw new RangeError(`event buffer size must be a whole number ≥ 1, got ${bufferSize}`);
+  if (options.maxAgeMs !== undefined && (!Number.isInteger(maxAgeMs) || maxAgeMs < 1)) throw new RangeError(`event maximum age must be a whole number of ms ≥ 1, got ${maxAgeMs}`);
 
   // A blocking XREAD holds its connection, so tailing gets its own; it retries forever and keeps
   // no command timeout, since blocking is its job.
@@ -200,7 +274,18 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
         const batch = pending.slice(0, flushBatch);
         const skipped = lostSinceFlush;
         try {
-          await redis.eval(appendScript, 2, streamKey, counterKey, String(maxLength), String(now() * 1000), String(skipped), ...batch);
+          await redis.eval(
+            appendScript,
+            2,
+            streamKey,
+            counterKey,
+            String(maxLength),
+            String(now() * 1000),
+            String(skipped),
+            String(maxAgeMs),
+            String(trimSlackMs),
+            ...batch,
+          );
         } catch (err) {
           report(err);
           await delay(100);
@@ -259,8 +344,12 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
     async read(afterSequence, limit) {
       let results: [Error | null, unknown][] | null;
       try {
-        results = await redis
-          .multi()
+        // With an age limit, trimming first in the same transaction makes a read see the stream
+        // as the age leaves it, even when nothing was appended lately; the oldest entry read
+        // afterwards then tells the gap exactly as after a MAXLEN trim.
+        const transaction = redis.multi();
+        if (maxAgeMs > 0) transaction.eval(trimScript, 1, streamKey, String(maxAgeMs), String(trimSlackMs));
+        results = await transaction
           .xrange(streamKey, `(${afterSequence}-0`, "+", "COUNT", limit)
           .xrange(streamKey, "-", "+", "COUNT", 1)
           .get(counterKey)
@@ -270,6 +359,7 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
       }
       if (results === null) throw unreachable(new Error("transaction aborted"));
       for (const [err] of results) if (err !== null) throw unreachable(err);
+      if (maxAgeMs > 0) results = results.slice(1);
       const entries = (results[0]?.[1] ?? []) as StreamEntry[];
       const first = (results[1]?.[1] ?? []) as StreamEntry[];
       const counter = results[2]?.[1] as string | null;

@@ -13,17 +13,24 @@ export interface BenchOptions {
   readonly connections: number;
   /** Print machine-readable JSON instead of the markdown table. */
   readonly json: boolean;
+  /**
+   * Measure the cluster setups instead (one instance with Redis directly, one and two behind
+   * nginx) with the same load, durations and rounds.
+   */
+  readonly cluster: boolean;
   /** Print usage and exit. */
   readonly help: boolean;
 }
 
 /** Usage text of `npm run bench`. */
-export const benchUsage = `Usage: npm run bench -- [--duration N] [--rounds N] [--quick] [--json]
+export const benchUsage = `Usage: npm run bench -- [--cluster] [--duration N] [--rounds N] [--quick] [--json]
 
   --duration N  measured seconds per server and round (default 10, or env BENCH_DURATION)
   --rounds N    interleaved rounds over all servers; medians are reported (default 3)
   --quick       one round of 3 s per server and a 1 s warm-up, for smoke runs
   --json        print machine-readable results on stdout (progress goes to stderr)
+  --cluster     instead of the servers above, toolwire serve with a redis-server: one instance
+                directly, one and two behind nginx (needs redis-server and nginx installed)
   --help        show this text`;
 
 function positiveSeconds(value: string, source: string): number {
@@ -47,11 +54,13 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
   let rounds: number | undefined;
   let quick = false;
   let json = false;
+  let cluster = false;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? "";
     if (arg === "--quick") quick = true;
     else if (arg === "--json") json = true;
+    else if (arg === "--cluster") cluster = true;
     else if (arg === "--help" || arg === "-h") help = true;
     else if (arg === "--rounds") rounds = positiveInteger(argv[++i] ?? "", "--rounds");
     else if (arg.startsWith("--rounds=")) rounds = positiveInteger(arg.slice("--rounds=".length), "--rounds");
@@ -62,5 +71,5 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
   const fromEnv = env.BENCH_DURATION;
   const durationSeconds =
     duration ?? (quick ? 3 : fromEnv !== undefined && fromEnv !== "" ? positiveSeconds(fromEnv, "BENCH_DURATION") : 10);
-  return { durationSeconds, rounds: rounds ?? (quick ? 1 : 3), warmupSeconds: quick ? 1 : 2, connections: 50, json, help };
+  return { durationSeconds, rounds: rounds ?? (quick ? 1 : 3), warmupSeconds: quick ? 1 : 2, connections: 50, json, cluster, help };
 }

@@ -1,6 +1,7 @@
 // `npm run bench`: CPU cost per call of Toolwire's pipeline against bare node:http and bare
 // connect-node. Each server runs in its own child, loaded by autocannon from another child, one
-// server at a time; see bench-options.ts for flags.
+// server at a time; see bench-options.ts for flags. `--cluster` measures Redis and nginx setups
+// instead (cluster-bench.ts).
 import { benchUsage, parseBenchOptions } from "./bench-options.js";
 import { buildBenchReport, formatBenchReport } from "./bench-report.js";
 import { benchTargets } from "./bench-targets.js";
@@ -17,6 +18,13 @@ async function main(): Promise<void> {
   const options = parseBenchOptions(process.argv.slice(2), process.env);
   if (options.help) {
     console.log(benchUsage);
+    return;
+  }
+  if (options.cluster) {
+    // Loaded only here, so the plain bench imports nothing of the cluster's.
+    const { formatClusterBenchReport, runClusterBench } = await import("./cluster-bench.js");
+    const report = await runClusterBench(options, log);
+    console.log(options.json ? JSON.stringify(report, null, 2) : formatClusterBenchReport(report));
     return;
   }
   const measurements: TargetMeasurement[] = [];

@@ -1,10 +1,11 @@
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ErrorInfoSchema } from "../../gen/proto/toolwire/v1/errors_pb.js";
 import { EventType, MonitorService, type Event } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
 import { toolClient } from "../helpers/server.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
-import { killChild, spawnServe, startInstance, type Instance, type ServeProcess } from "./cluster-helpers.js";
+import { killChild, spawnServe, startInstance, writeConfig, type Instance, type ServeProcess } from "./cluster-helpers.js";
 
 /** Reads tool_succeeded events from a WatchEvents stream until `count` arrived. */
 async function collect(monitor: Client<typeof MonitorService>, count: number, afterSequence?: bigint): Promise<Event[]> {
@@ -127,6 +128,61 @@ describe("events shared through Redis Streams", () => {
     );
     expect(err?.code).toBe(Code.OutOfRange);
     expect(err?.rawMessage).toMatch(/no longer in the replay buffer/);
+  });
+
+  it("trims events older than eventMaxAgeMs and answers out_of_range naming the gap, as for the length limit", async () => {
+    const a = await instance({ redis: { eventMaxAgeMs: 1000 } });
+    const b = await instance({ redis: { eventMaxAgeMs: 1000 } });
+    const calls = toolClient(a.url);
+    for (let i = 0; i < 3; i++) await calls.callTool({ name: "echo", arguments: { message: `old ${i}` } });
+    const old = await collect(b.monitor, 3, 0n);
+    const firstOld = old[0]?.sequence ?? 0n;
+    const lastOld = old[2]?.sequence ?? 0n;
+    expect(await redis.client.xlen("toolwire:events")).toBeGreaterThanOrEqual(6);
+
+    // Just past the age (plus its 1 % trim slack); nothing is appended meanwhile, so it is the
+    // replay read that trims.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const resumeOld = (after: bigint) =>
+      collect(b.monitor, 1, after).then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+    const idle = await resumeOld(firstOld);
+    expect(idle?.code).toBe(Code.OutOfRange);
+    expect(await redis.client.xlen("toolwire:events")).toBe(0);
+
+    for (let i = 0; i < 2; i++) await calls.callTool({ name: "echo", arguments: { message: `new ${i}` } });
+    const err = await resumeOld(firstOld);
+    expect(err?.code).toBe(Code.OutOfRange);
+    const info = err?.findDetails(ErrorInfoSchema)[0];
+    expect(info?.reason).toBe("EVENTS_OUT_OF_RANGE");
+    const oldest = BigInt(info?.metadata.oldestSequence ?? "0");
+    expect(oldest).toBeGreaterThan(lastOld);
+    // The same words as a length trim, naming the events that are gone.
+    expect(err?.rawMessage).toContain(`cannot resume after sequence ${firstOld}: events ${firstOld + 1n} to ${oldest - 1n} are no longer in the replay buffer`);
+
+    // Resuming just before the oldest held event replays the newer ones, on either instance.
+    for (const watcher of [a.monitor, b.monitor]) {
+      const replayed = await collect(watcher, 2, oldest - 1n);
+      expect(replayed.map((e) => e.sequence > lastOld)).toEqual([true, true]);
+      expect(replayed.map((e) => e.serverId)).toEqual([a.server.serverId, a.server.serverId]);
+    }
+    // What is held carries Redis's time of arrival, so the age is one clock for every instance.
+    const entries = (await redis.client.xrange("toolwire:events", "-", "+")) as [string, string[]][];
+    expect(entries.length).toBeGreaterThan(0);
+    for (const [, fields] of entries) expect(fields[2]).toBe("t");
+  });
+
+  it("takes eventMaxAgeMs from the config file of toolwire serve", async () => {
+    const config = await writeConfig({ redis: { url: redis.url, eventMaxAgeMs: 60_000 } });
+    const served = await spawnServe(["--config", config]);
+    children.push(served);
+    await toolClient(served.url).callTool({ name: "echo", arguments: { message: "aged" } });
+    await expect.poll(() => redis.client.xlen("toolwire:events")).toBeGreaterThan(0);
+    // Entries carry their arrival time only when an age limit is configured.
+    const entries = (await redis.client.xrange("toolwire:events", "-", "+")) as [string, string[]][];
+    for (const [, fields] of entries) expect(fields[2]).toBe("t");
   });
 
   it("answers out_of_range for a sequence the cluster never gave out", async () => {

@@ -130,6 +130,7 @@ export async function startInstance(redisUrl: string, options: InstanceOptions =
           keyPrefix: cluster.keyPrefix,
           heartbeatMs: cluster.heartbeatMs,
           eventStreamLength: cluster.eventStreamLength,
+          eventMaxAgeMs: cluster.eventMaxAgeMs,
           eventBufferSize: cluster.eventBufferSize,
         }),
       }),
