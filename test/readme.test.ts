@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { composeServer } from "../src/cli/compose-server.js";
+import { validateConfig } from "../src/config/index.js";
 import type { ToolwireServer } from "../src/server/index.js";
 
 const run = promisify(execFile);
@@ -50,6 +51,13 @@ describe("README", () => {
     const command = example.command.replaceAll("http://localhost:8081", server.url);
     const { stdout } = await run("bash", ["-c", command], { cwd: root, timeout: 20_000 });
     expect(stdout).toContain(example.expect);
+  });
+
+  it("shows a Deployment config for Redis that the config schema accepts", () => {
+    const section = readme.slice(readme.indexOf("### Several instances, Redis and nginx"));
+    const json = /```json\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(json).toContain('"redis"');
+    expect(validateConfig(JSON.parse(json ?? "{}"), "README Deployment").redis?.eventMaxAgeMs).toBe(86_400_000);
   });
 
   it("runs the TypeScript client example", async () => {
