@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
-import { createServer as createHttp2Server, type Http2ServerRequest, type Http2Session } from "node:http2";
+import { createServer as createHttp2Server, type Http2ServerRequest, type Http2Session, type Http2Stream } from "node:http2";
 import { createServer as createTlsServer } from "node:tls";
 import type { AddressInfo, Server as NetServer, Socket } from "node:net";
 import { createContextValues } from "@connectrpc/connect";
@@ -91,8 +91,11 @@ export interface ToolwireServer {
   /** Starts listening; resolves with the address once ready. */
   listen(): Promise<{ readonly url: string; readonly host: string; readonly port: number }>;
   /**
-   * Graceful shutdown: new calls get unavailable and /health turns 503, running calls get up to
-   * `graceMs` to finish (then their signals abort), then every connection is closed.
+   * Graceful shutdown: the port stops taking connections at once (a balancer's connect is refused
+   * and it tries another instance), open HTTP/2 connections are retired without dropping a request
+   * their client may be sending (see {@link retireSession}), HTTP/1.1 tool calls get unavailable
+   * (503, Connection: close), /health turns 503, running calls get up to `graceMs` to finish (then
+   * their signals abort), then every connection is closed. Calling it again returns the same promise.
    */
   close(graceMs?: number): Promise<void>;
   /** Base URL once listening, e.g. http://127.0.0.1:8081. */
@@ -193,12 +196,16 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
       if (client !== undefined && client !== req.socket?.remoteAddress) rememberClientAddress(req, client);
     }
     if (req.url?.startsWith("/toolwire.v1.ToolService/") === true) {
-      if (closing !== undefined) {
+      // HTTP/1.1 tool calls are refused while draining (a balancer keeps their body and retries the
+      // 503 elsewhere). HTTP/2 ones are served: one can only arrive on a connection that has not been
+      // retired yet, and its client may have sent it before it could know (nginx's grpc_pass cannot
+      // resend a request body), so refusing it would lose it.
+      if (closing !== undefined && req.httpVersionMajor !== 2) {
         refuseWhileDraining(req, res);
         return;
       }
-      // Admitted before shutdown began: it runs to the end (within the grace period), so no call
-      // is refused after it was let in, when a balancer can no longer retry it.
+      // Admitted: it runs to the end (within the grace period), so no call is refused after it
+      // was let in, when a balancer can no longer retry it.
       admitted++;
       res.once("close", () => admitted--);
     }
@@ -287,11 +294,26 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
 
   const sockets = new Set<Socket>();
   const sessions = new Set<Http2Session>();
+  // Requests (streams) not yet closed on each session, which decide how it is retired.
+  const openStreams = new WeakMap<Http2Session, Set<Http2Stream>>();
+  // Sessions being retired by close(), which waits for all of them.
+  const retirements = new Set<Promise<void>>();
+  const retire = (session: Http2Session) => {
+    retirements.add(retireSession(session, openStreams.get(session) ?? new Set(), retireFallbackMs));
+  };
   const trackSession = (session: Http2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    const open = new Set<Http2Stream>();
+    openStreams.set(session, open);
+    session.on("stream", (stream: Http2Stream) => {
+      open.add(stream);
+      stream.once("close", () => open.delete(stream));
+    });
     // A session with no traffic for the idle time is closed gracefully (open streams finish).
     session.setTimeout(idleTimeoutMs, () => session.close());
+    // A connection accepted just before the port closed may start its session during the drain.
+    if (closing !== undefined) retire(session);
   };
   // One HTTP/1.1 and one HTTP/2 server behind every connection, with TLS or without, so both
   // get the same header, request and idle timeouts and the same limits.
@@ -361,14 +383,19 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
       closing ??= (async () => {
         const deadline = Date.now() + graceMs;
         logger.info({ inFlight: pipeline.inFlight, graceMs }, "shutting down: draining calls");
+        // A refused connect is the one failure every balancer retries elsewhere, since nothing was
+        // sent yet. The port is free for a replacement at once; accepted connections stay open.
+        listener.close();
         for (const extension of extensions) extension.shutdown?.();
-        // New tool calls are refused with 503 from now on; those already let in finish first.
+        // Open HTTP/2 connections are told to go away without losing a request in flight; HTTP/1.1
+        // tool calls are refused with 503 from now on. Calls already let in finish first.
+        for (const session of sessions) retire(session);
+        await Promise.all(retirements);
         await until(() => admitted === 0, deadline);
         await pipeline.drain(Math.max(0, deadline - Date.now()));
         // A stream's queued messages may still be on their way out: let them finish. (Unary
         // answers are written as their call settles; HTTP/2 sessions close gracefully.)
         await until(() => streams.open === 0, deadline);
-        listener.close();
         h1.close(ignoreNotRunning);
         for (const session of sessions) session.close();
         // Every answer is out; a connection still open a second later (an idle keep-alive over
@@ -384,13 +411,90 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
 }
 
 /**
- * Refuses a tool call while draining with HTTP 503 in every protocol (gRPC's trailers-only
- * answer carries grpc-status UNAVAILABLE too). A plain 503, unlike gRPC's usual 200 with an error
- * status, is what load balancers (nginx proxy_next_upstream / grpc_next_upstream http_503, Envoy
+ * Longest a draining server spends retiring one idle HTTP/2 connection, in ms: waiting for its
+ * last responses to finish and for the peer to answer the PING {@link retireSession} sends. After
+ * that the final GOAWAY goes out anyway (a peer that neither answers nor closes in this time is
+ * not sending anything either).
+ */
+const retireFallbackMs = 1_000;
+
+/**
+ * Retires an HTTP/2 session during shutdown without losing a request its client may be sending,
+ * and resolves once the final GOAWAY is out or the session is gone.
+ *
+ * Node cannot send the "please go away" GOAWAY gRPC servers use (last stream id 2^31-1): once any
+ * GOAWAY is sent, nghttp2 silently ignores every new stream, which then hangs. And nginx's
+ * grpc_pass, which sends one request per upstream connection at a time and cannot resend one, takes
+ * a GOAWAY naming a lower stream than its request as a failed request. So a GOAWAY goes out only
+ * when nginx cannot be sending a request on the connection:
+ * - while a response is not ended: the GOAWAY is queued ahead of its end, so nginx reads it during
+ *   that request and does not reuse the connection;
+ * - when a request arrives: it is served, and the GOAWAY names it;
+ * - when the connection is idle (its last response out), only after two PINGs answered in a row
+ *   with no request between them: nginx closes an idle pooled connection as soon as anything
+ *   arrives on it, and a request it sent before reading a PING arrives ahead of its answer. nginx
+ *   also answers a PING that arrives with the end of a response and may then reuse the connection;
+ *   the second PING then either closes it or follows that request. Other clients answer both.
+ */
+function retireSession(session: Http2Session, openStreams: ReadonlySet<Http2Stream>, fallbackMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (session.closed || session.destroyed) {
+      resolve();
+      return;
+    }
+    const watched = new Set<Http2Stream>();
+    let pings = 0;
+    let done = false;
+    const goAway = () => {
+      done = true;
+      clearTimeout(timer);
+      session.off("stream", goAway);
+      session.off("close", goAway);
+      for (const stream of watched) stream.off("close", next);
+      if (!session.closed && !session.destroyed) session.close();
+      resolve();
+    };
+    const next = () => {
+      if (session.closed || session.destroyed) return goAway();
+      const streams = [...openStreams];
+      if (streams.some((stream) => !stream.writableEnded)) return goAway();
+      if (streams.length > 0) {
+        // Ended responses may already be out: wait until they are before the PING.
+        for (const stream of streams) {
+          if (watched.has(stream)) continue;
+          watched.add(stream);
+          stream.once("close", next);
+        }
+        return;
+      }
+      if (pings > 0) return;
+      ping();
+    };
+    const ping = () => {
+      if (done) return;
+      pings++;
+      // A failure means the session went away: no request can be on its way.
+      const sent = session.ping((err) => (err !== null || pings >= 2 ? goAway() : ping()));
+      if (!sent) goAway();
+    };
+    const timer = setTimeout(goAway, fallbackMs);
+    session.once("stream", goAway);
+    session.once("close", goAway);
+    next();
+  });
+}
+
+/**
+ * Refuses an HTTP/1.1 tool call while draining with HTTP 503 in every protocol (gRPC-Web's
+ * trailers-only answer carries grpc-status UNAVAILABLE too). A plain 503, unlike gRPC's usual 200
+ * with an error status, is what load balancers (nginx proxy_next_upstream http_503, Envoy
  * retry_on) retry on another instance, so a rolling restart loses no call.
  */
-function refuseWhileDraining(req: IncomingMessage | Http2ServerRequest, res: PlainResponse): void {
+function refuseWhileDraining(req: IncomingMessage | Http2ServerRequest, res: PlainResponse & { setHeader(name: string, value: string): unknown }): void {
   const message = shuttingDown().rawMessage;
+  // The client (nginx's keep-alive pool) must not send its next call on this connection: its new
+  // one is refused by the closed port and goes to another instance straight away.
+  res.setHeader("connection", "close");
   const contentType = req.headers["content-type"] ?? "";
   if (contentType.startsWith("application/grpc")) {
     res.writeHead(503, { "content-type": contentType.split(";", 1)[0] ?? "application/grpc", "grpc-status": "14", "grpc-message": encodeURIComponent(message) });

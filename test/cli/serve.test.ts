@@ -50,6 +50,10 @@ describe("toolwire serve", () => {
     const { child, url } = await serve(["--shutdown-grace-ms", "10000"]);
     const client = toolClient(url, createConnectTransport({ baseUrl: url, httpVersion: "2" }));
     await client.callTool({ name: "echo", arguments: { message: "warm up the connection" } });
+    // A keep-alive connection for /health: once draining, the port accepts no new connections.
+    const warm = await fetch(`${url}/health`);
+    await warm.text();
+    expect(warm.status).toBe(200);
     let firstMessage: () => void = () => {};
     const started = new Promise<void>((resolve) => (firstMessage = resolve));
     const running = (async () => {
@@ -64,6 +68,10 @@ describe("toolwire serve", () => {
     const exited = once(child, "exit");
     child.kill("SIGTERM");
     await expect.poll(async () => (await fetch(`${url}/health`)).status).toBe(503);
+    // The HTTP/2 connection (busy with the stream) got its GOAWAY when the drain began; a call sent
+    // after the client read it finds the port closed. (One crossing the GOAWAY would be refused
+    // unprocessed with REFUSED_STREAM; the pause lets the client read the GOAWAY first.)
+    await new Promise((resolve) => setTimeout(resolve, 50));
     const refused = await client.callTool({ name: "echo", arguments: { message: "late" } }).then(
       () => undefined,
       (e: unknown) => ConnectError.from(e),

@@ -1,3 +1,4 @@
+import { Agent, request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMcpEndpoint } from "../../src/mcp/index.js";
 import { createAuthenticator } from "../../src/security/index.js";
@@ -117,6 +118,20 @@ describe("/mcp narrowed to its own host names", () => {
   });
 });
 
+/** Sends one request over `agent` (a keep-alive connection) and reads the whole answer. */
+function keptAlive(url: string, agent: Agent, method: string, body?: string): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers: method === "POST" ? mcpPostHeaders : {}, agent }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 describe("/mcp during shutdown", () => {
   it("refuses new requests with 503 while a running call drains, then answers that call", async () => {
     const draining = await startServer({ tools: [echo, ...createTestTools().tools], extensions: [createMcpEndpoint()] });
@@ -126,8 +141,13 @@ describe("/mcp during shutdown", () => {
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "slow", arguments: { ms: 150 } } }),
     });
     await expect.poll(() => draining.server.pipeline.inFlight).toBe(1);
+    // The port refuses new connections once shutdown starts: the refused request goes over a
+    // keep-alive connection opened now.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    expect((await keptAlive(`${draining.url}/health`, agent, "GET")).status).toBe(200);
     const closed = draining.close(5_000);
-    const refused = await http1(url, { headers: mcpPostHeaders, body: echoCall(2) });
+    const refused = await keptAlive(url, agent, "POST", echoCall(2));
+    agent.destroy();
     expect(refused.status).toBe(503);
     expect(refused.headers["retry-after"]).toBe("1");
     expect(JSON.parse(refused.text)).toMatchObject({ error: { data: { code: "unavailable" } } });

@@ -1,7 +1,9 @@
 import { Agent, request } from "node:http";
+import { connect as connectHttp2 } from "node:http2";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { echo } from "../../src/tools/echo.js";
+import { createTestTools } from "../helpers/test-tools.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
 let server: TestServer;
@@ -79,4 +81,56 @@ describe("shutdown with idle connections", () => {
     await socketClosed;
     agent.destroy();
   }, 15_000);
+});
+
+describe("shutdown and new connections", () => {
+  it("stops accepting connections at once while a running call finishes, and close() is idempotent", async () => {
+    const test = createTestTools();
+    const own = await startServer({ tools: [echo, ...test.tools] });
+    const running = fetch(`${own.url}/toolwire.v1.ToolService/CallTool`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "slow", arguments: { ms: 200 } }),
+    });
+    await test.probe.started(1);
+    const closed = own.close(5_000);
+    expect(own.close(5_000)).toBe(closed);
+    // A balancer's connect is refused before it sends anything, so it can retry elsewhere.
+    const refused = await new Promise<string | undefined>((resolve) => {
+      const socket = connect(own.port, "127.0.0.1");
+      socket.once("connect", () => resolve(undefined));
+      socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code));
+    });
+    expect(refused).toBe("ECONNREFUSED");
+    expect((await running).status).toBe(200);
+    await closed;
+  });
+
+  it("serves an HTTP/2 request sent on an idle connection as the drain begins (as nginx may on a pooled connection), then sends GOAWAY", async () => {
+    const own = await startServer({ tools: [echo] });
+    const session = connectHttp2(own.url);
+    try {
+      const goaway = new Promise<number>((resolve) => session.once("goaway", (_code: number, lastStreamId: number) => resolve(lastStreamId)));
+      const warm = session.request({ ":path": "/health" });
+      warm.resume();
+      await new Promise((resolve) => warm.once("close", resolve));
+      // The request leaves before the client can read anything the draining server sends.
+      const closed = own.close(5_000);
+      const req = session.request({ ":method": "POST", ":path": "/toolwire.v1.ToolService/CallTool", "content-type": "application/json" });
+      req.end(JSON.stringify({ name: "echo", arguments: { message: "just in time" } }));
+      let status = 0;
+      let body = "";
+      req.once("response", (headers) => (status = Number(headers[":status"])));
+      req.setEncoding("utf8");
+      req.on("data", (chunk: string) => (body += chunk));
+      await new Promise((resolve) => req.once("close", resolve));
+      expect(status).toBe(200);
+      expect(body).toContain("just in time");
+      // The final GOAWAY names the last request served, so the client knows nothing was dropped.
+      expect(await goaway).toBe(req.id);
+      await closed;
+    } finally {
+      session.destroy();
+    }
+  });
 });

@@ -153,13 +153,21 @@ describe("shutdown", () => {
   it("answers unavailable to new calls while draining, and lets running calls finish", async () => {
     const own = await startServer({ tools: [echo, ...createTestTools().tools] });
     const c = toolClient(own.url, createConnectTransport({ baseUrl: own.url, httpVersion: "2" }));
+    // An HTTP/1.1 keep-alive connection opened before shutdown (the port refuses new ones).
+    const h1 = toolClient(own.url, createConnectTransport({ baseUrl: own.url, httpVersion: "1.1" }));
     await c.callTool({ name: "echo", arguments: { message: "warm" } });
+    await h1.callTool({ name: "echo", arguments: { message: "warm" } });
     const running = c.callTool({ name: "slow", arguments: { ms: 150 } });
     await expect.poll(() => own.server.pipeline.inFlight).toBe(1);
     const closed = own.close(5_000);
-    const err = await failure(c.callTool({ name: "echo", arguments: { message: "late" } }));
+    const err = await failure(h1.callTool({ name: "echo", arguments: { message: "late" } }));
     expect(err.code).toBe(Code.Unavailable);
     expect(err.rawMessage).toBe("server is shutting down; retry on another instance");
+    // The busy HTTP/2 connection was sent GOAWAY at once and the port no longer accepts, so a
+    // later call cannot connect: unavailable too. (One that crossed the GOAWAY on the wire would
+    // be refused unprocessed, REFUSED_STREAM; the pause lets the client read the GOAWAY first.)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await failure(c.callTool({ name: "echo", arguments: { message: "late" } }))).code).toBe(Code.Unavailable);
     expect((await running).structuredContent).toEqual({ sleptMs: 150 });
     await closed;
   });

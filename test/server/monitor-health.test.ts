@@ -1,3 +1,4 @@
+import { Agent } from "node:http";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -72,7 +73,16 @@ describe("health during shutdown", () => {
       }
     })();
     await expect.poll(() => watched).toEqual([ServingStatus.SERVING]);
-    expect((await fetch(`${closing.url}/health`)).status).toBe(200);
+    // Read to the end, so the keep-alive connection is free for the checks during shutdown.
+    const before = await fetch(`${closing.url}/health`);
+    await before.text();
+    expect(before.status).toBe(200);
+    // The port stops accepting connections once shutdown starts: later checks use an HTTP/1.1
+    // keep-alive connection opened now.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const kept = createConnectTransport({ baseUrl: closing.url, httpVersion: "1.1", nodeOptions: { agent } });
+    const check = createClient(Health, kept);
+    expect((await check.check({ service: "" })).status).toBe(ServingStatus.SERVING);
 
     // A call keeps the server draining while we look.
     const call = toolClient(closing.url).callTool({ name: "hang" }).catch((err: unknown) => ConnectError.from(err));
@@ -85,19 +95,20 @@ describe("health during shutdown", () => {
     expect(watchError).toBeUndefined();
     expect(closing.server.pipeline.inFlight).toBe(1);
 
-    expect((await health.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
-    expect((await health.check({ service: "toolwire.v1.MonitorService" })).status).toBe(ServingStatus.NOT_SERVING);
+    expect((await check.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
+    expect((await check.check({ service: "toolwire.v1.MonitorService" })).status).toBe(ServingStatus.NOT_SERVING);
     const plain = await fetch(`${closing.url}/health`);
     expect(plain.status).toBe(503);
     expect(await plain.json()).toMatchObject({ status: "draining" });
 
     // Public monitoring data stays readable while draining.
-    const info = await monitorClient(closing.url).getServerInfo({});
+    const info = await monitorClient(closing.url, kept).getServerInfo({});
     expect(info.status).toBe(ServerStatus.DRAINING);
     expect(info.statusReason).toBe("shutting down: running calls finish, new ones are refused");
     expect((await fetch(`${closing.url}/metrics`)).status).toBe(200);
 
     expect(((await call) as ConnectError).code).toBe(Code.Unavailable);
     await stopping;
+    agent.destroy();
   });
 });
