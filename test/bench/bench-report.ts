@@ -65,10 +65,25 @@ export interface BenchReport {
   };
 }
 
-function median(values: readonly number[]): number {
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Where and how a bench ran, for the head of its report. */
+export function benchRunInfo<Versions extends Readonly<Record<string, string>>>(options: BenchOptions, versions?: Versions) {
+  const cpu = cpus();
+  return {
+    environment: { node: process.version, cpu: cpu[0]?.model ?? "unknown", cores: cpu.length, ...(versions as Versions) },
+    settings: {
+      durationSeconds: options.durationSeconds,
+      warmupSeconds: options.warmupSeconds,
+      connections: options.connections,
+      rounds: options.rounds,
+    },
+  };
 }
 
 /** One server's rounds folded into one: the median of each figure, requests added up. */
@@ -137,15 +152,8 @@ export function buildBenchReport(all: readonly TargetMeasurement[], options: Ben
       });
     return deltas.length > 0 ? median(deltas) : null;
   };
-  const cpu = cpus();
   return {
-    environment: { node: process.version, cpu: cpu[0]?.model ?? "unknown", cores: cpu.length },
-    settings: {
-      durationSeconds: options.durationSeconds,
-      warmupSeconds: options.warmupSeconds,
-      connections: options.connections,
-      rounds: options.rounds,
-    },
+    ...benchRunInfo(options),
     rows,
     target: {
       description: `toolwire CPU/call ≤ ${cpuRatioTarget}× bare connect-node`,

@@ -4,11 +4,11 @@
 // (test/deploy/nginx.conf.template). redis-server, nginx and the instances are started here on
 // random loopback ports and stopped by pid.
 import { spawnSync } from "node:child_process";
-import { cpus } from "node:os";
 import { killChild, spawnServe, type ServeProcess } from "../cluster/cluster-helpers.js";
 import { startNginx, type TestNginx } from "../deploy/nginx.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
 import type { BenchOptions } from "./bench-options.js";
+import { benchRunInfo, median } from "./bench-report.js";
 import { benchTargets, callToolBody, jsonHeaders, type BenchTarget } from "./bench-targets.js";
 import { checkEcho } from "./check-echo.js";
 import { loadProblems, type LoadSpec } from "./load-spec.js";
@@ -209,11 +209,6 @@ async function measureSetup(setup: ClusterSetup, redis: TestRedis, options: Benc
   }
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 /** Folds the measurements (in the order taken, round by round) into medians and the 2-vs-1 ratios. */
 export function buildClusterReport(
@@ -251,15 +246,8 @@ export function buildClusterReport(
     const one = ones[i];
     return one === undefined ? [] : [two.instanceCpuMicros / two.requests / (one.instanceCpuMicros / one.requests)];
   });
-  const cpu = cpus();
   return {
-    environment: { node: process.version, cpu: cpu[0]?.model ?? "unknown", cores: cpu.length, ...versions },
-    settings: {
-      durationSeconds: options.durationSeconds,
-      warmupSeconds: options.warmupSeconds,
-      connections: options.connections,
-      rounds: options.rounds,
-    },
+    ...benchRunInfo(options, versions),
     rows,
     twoVsOne: {
       rpsRatio: roundRpsRatios.length > 0 ? median(roundRpsRatios) : null,
