@@ -398,6 +398,9 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
         await until(() => streams.open === 0, deadline);
         h1.close(ignoreNotRunning);
         for (const session of sessions) session.close();
+        // A connection accepted just before the port closed may have had a call let in after the
+        // waits above; its answer must not be cut.
+        await until(() => admitted === 0 && streams.open === 0, deadline);
         // Every answer is out; a connection still open a second later (an idle keep-alive over
         // TLS, a stuck peer) has nothing left to receive and is cut.
         await until(() => sockets.size === 0, Date.now() + 1_000);
