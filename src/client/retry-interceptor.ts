@@ -12,7 +12,7 @@ import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { backoffDelay, sleep, type BackoffOptions } from "./backoff.js";
 import { codeName } from "../runtime/code-name.js";
 import type { ClientLogger } from "./logging-interceptor.js";
-import { isTransientFailure } from "./transient-error.js";
+import { isTransientFailure, wasNeverSent } from "./transient-error.js";
 
 /** How failed calls are retried. */
 export interface RetryOptions extends BackoffOptions {
@@ -47,7 +47,8 @@ export function isRetrySafe(req: UnaryRequest | StreamRequest): boolean {
 
 /**
  * Retries calls that failed with unavailable or a connection failure, with exponential backoff
- * and jitter, when {@link isRetrySafe} says they may be sent again. Every attempt carries the
+ * and jitter, when {@link isRetrySafe} says they may be sent again, or whatever the call, when the
+ * failure proves it never reached a server (a refused connection or stream). Every attempt carries the
  * time left of the caller's deadline in its timeout header, so the server never works past it;
  * the waits end as soon as the call is cancelled or its deadline passes. A stream is retried only
  * when it fails before its first message.
@@ -55,7 +56,8 @@ export function isRetrySafe(req: UnaryRequest | StreamRequest): boolean {
 export function createRetryInterceptor(options: RetryOptions = {}, logger?: ClientLogger): Interceptor {
   const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 4));
   return (next) => async (req) => {
-    if (maxAttempts === 1 || req.contextValues.get(noRetry) || !isRetrySafe(req)) return next(req);
+    if (maxAttempts === 1 || req.contextValues.get(noRetry)) return next(req);
+    const safe = isRetrySafe(req);
     const deadline = deadlineOf(req.header);
     // A server-streaming request's message is a one-shot iterable: keep it to send again.
     const messages = req.stream ? await collect(req.message) : undefined;
@@ -69,7 +71,7 @@ export function createRetryInterceptor(options: RetryOptions = {}, logger?: Clie
         }
         return (await next({ ...req, header } as UnaryRequest)) as UnaryResponse;
       } catch (err) {
-        if (attempt >= maxAttempts || req.signal.aborted || !isTransientFailure(err)) throw err;
+        if (attempt >= maxAttempts || req.signal.aborted || !isTransientFailure(err) || !(safe || wasNeverSent(err))) throw err;
         const delayMs = backoffDelay(attempt - 1, options);
         if (deadline !== undefined && Date.now() + delayMs >= deadline) throw err;
         const ce = ConnectError.from(err);

@@ -36,6 +36,23 @@ export function isConnectionFailure(error: unknown): boolean {
 }
 
 /**
+ * Whether `error` proves the request never reached a server's handler: the connection was
+ * refused, or the HTTP/2 stream was refused unprocessed (REFUSED_STREAM, as after a GOAWAY).
+ * Such a call can be sent again whatever it does, since it did nothing.
+ */
+export function wasNeverSent(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current instanceof Error && !seen.has(current)) {
+    seen.add(current);
+    if ((current as { code?: unknown }).code === "ECONNREFUSED") return true;
+    if (/NGHTTP2_REFUSED_STREAM/.test(current.message)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
  * Whether a failed call is worth trying again, on this server or another: the server said
  * unavailable (it is draining or overloaded) or the connection failed. Cancellation and deadlines
  * are the caller's decision and never count.

@@ -76,6 +76,20 @@ describe("retry safety", () => {
     expect(b.probe.runs.get("bump") ?? 0).toBe(0);
   });
 
+  it("sends any call again when its connection was refused, since it never reached a server", async () => {
+    const a = await serve("a");
+    const { client: c, retries } = client(a.server.url);
+    // The first call also learns the tool's manifest, so the next one is a lone CallTool.
+    expect((await c.callTool("bump")).structuredContent).toEqual({ server: "a" });
+    await a.server.close(0);
+    const call = c.callTool("bump");
+    await expect.poll(() => retries("toolwire.v1.ToolService/CallTool"), { timeout: 10_000 }).toBeGreaterThan(0);
+    const b = await serve("b", a.server.port, false);
+    expect((await call).structuredContent).toEqual({ server: "b" });
+    expect(a.probe.runs.get("bump")).toBe(1);
+    expect(b.probe.runs.get("bump")).toBe(1);
+  });
+
   it("sends a call to an idempotent tool again after the server stopped in the middle of it", async () => {
     const a = await serve("a");
     const { client: c, retries } = client(a.server.url);
