@@ -8,7 +8,7 @@ import type { HealthStatus } from "./health-check.js";
 import type { ClientLogger } from "./logging-interceptor.js";
 import type { ToolCallOptions } from "./tool-client.js";
 import type { ToolArguments, ToolwireClient } from "./toolwire-client.js";
-import { isConnectionFailure } from "./transient-error.js";
+import { isConnectionFailure, wasNeverSent } from "./transient-error.js";
 
 /** The outcome of an operation on one server: a value, or the error it failed with. */
 export type ServerOutcome<T = void> =
@@ -236,8 +236,9 @@ export function createClientManager(options: ClientManagerOptions = {}): ClientM
           const ce = ConnectError.from(err);
           if (serverFault(ce, err)) {
             failed(server, ce);
-            // Only an unavailable answer proves the call did not run; a broken connection may not.
-            if (ce.code === Code.Unavailable) {
+            // An unavailable answer or a refused connection or stream proves the call did not run;
+            // a broken connection may not.
+            if (ce.code === Code.Unavailable || wasNeverSent(err)) {
               reasons.push(`${server.id}: ${ce.rawMessage}`);
               logger?.warn({ server: server.id, tool, code: codeName(ce.code) }, "failing over");
               continue;
