@@ -1,3 +1,5 @@
+import { rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -176,13 +178,17 @@ describe("events shared through Redis Streams", () => {
 
   it("takes eventMaxAgeMs from the config file of toolwire serve", async () => {
     const config = await writeConfig({ redis: { url: redis.url, eventMaxAgeMs: 60_000 } });
-    const served = await spawnServe(["--config", config]);
-    children.push(served);
-    await toolClient(served.url).callTool({ name: "echo", arguments: { message: "aged" } });
-    await expect.poll(() => redis.client.xlen("toolwire:events")).toBeGreaterThan(0);
-    // Entries carry their arrival time only when an age limit is configured.
-    const entries = (await redis.client.xrange("toolwire:events", "-", "+")) as [string, string[]][];
-    for (const [, fields] of entries) expect(fields[2]).toBe("t");
+    try {
+      const served = await spawnServe(["--config", config]);
+      children.push(served);
+      await toolClient(served.url).callTool({ name: "echo", arguments: { message: "aged" } });
+      await expect.poll(() => redis.client.xlen("toolwire:events")).toBeGreaterThan(0);
+      // Entries carry their arrival time only when an age limit is configured.
+      const entries = (await redis.client.xrange("toolwire:events", "-", "+")) as [string, string[]][];
+      for (const [, fields] of entries) expect(fields[2]).toBe("t");
+    } finally {
+      await rm(dirname(config), { recursive: true, force: true });
+    }
   });
 
   it("answers out_of_range for a sequence the cluster never gave out", async () => {
