@@ -56,3 +56,26 @@ export interface ToolwireEvent extends EventDraft {
   /** The server it happened on. */
   readonly serverId: string;
 }
+
+/**
+ * An event from its draft and the stamps a store gives it. Spelled out rather than spread:
+ * spreading and then adding keys makes V8 build a slow dictionary-mode object, which cost
+ * microseconds per call. Absent optional fields may come back from JSON as null; they are undefined here.
+ */
+export function stampEvent(draft: EventDraft, sequence: number, time: number, serverId: string): ToolwireEvent {
+  return {
+    sequence,
+    time,
+    serverId,
+    type: draft.type,
+    toolName: draft.toolName,
+    toolVersion: draft.toolVersion,
+    callerId: draft.callerId,
+    requestId: draft.requestId,
+    code: draft.code,
+    message: draft.message,
+    durationMs: draft.durationMs ?? undefined,
+    status: draft.status ?? undefined,
+    arguments: draft.arguments ?? undefined,
+  };
+}

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
-import type { EventDraft, ToolwireEvent } from "./event.js";
+import { stampEvent, type EventDraft, type ToolwireEvent } from "./event.js";
 import type { EventPage, EventStore } from "./event-store.js";
 
 /** Options of {@link createRedisEventStore}. */
@@ -140,21 +140,7 @@ function decode(entry: StreamEntry): ToolwireEvent | undefined {
   const json = fields[1];
   if (json === undefined) return undefined;
   const stored = JSON.parse(json) as StoredFields;
-  return {
-    sequence: sequenceOf(id),
-    time: stored.time,
-    serverId: stored.serverId,
-    type: stored.type,
-    toolName: stored.toolName,
-    toolVersion: stored.toolVersion,
-    callerId: stored.callerId,
-    requestId: stored.requestId,
-    code: stored.code,
-    message: stored.message,
-    durationMs: stored.durationMs ?? undefined,
-    status: stored.status ?? undefined,
-    arguments: stored.arguments ?? undefined,
-  };
+  return stampEvent(stored, sequenceOf(id), stored.time, stored.serverId);
 }
 
 function unreachable(err: unknown): ConnectError {
@@ -317,20 +303,8 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
   return {
     append(draft: EventDraft) {
       if (closed) return;
-      const stored: StoredFields = {
-        time: now(),
-        serverId,
-        type: draft.type,
-        toolName: draft.toolName,
-        toolVersion: draft.toolVersion,
-        callerId: draft.callerId,
-        requestId: draft.requestId,
-        code: draft.code,
-        message: draft.message,
-        durationMs: draft.durationMs,
-        status: draft.status,
-        arguments: draft.arguments,
-      };
+      // Redis numbers the event when it adds it; the stored fields are all the rest.
+      const { sequence: _unnumbered, ...stored } = stampEvent(draft, 0, now(), serverId);
       pending.push(JSON.stringify(stored));
       if (pending.length > bufferSize) {
         // Bounded memory while Redis is away: the oldest go, and their numbers are skipped.
