@@ -19,6 +19,7 @@ import { version } from "../version.js";
 import { clientAddressOf, peerAddressKey, rememberClientAddress } from "./caller-info.js";
 import { createClientAddressResolver } from "../security/forwarded-for.js";
 import { writeHealth, writeJsonError, type PlainResponse } from "./health.js";
+import { finAfterPeer } from "./fin-after-peer.js";
 import { createProtocolSniffer } from "./protocol-sniffer.js";
 import { createRequestGate } from "./request-gate.js";
 import { createToolService, type StreamTracker } from "./tool-service.js";
@@ -330,6 +331,8 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
   );
   const h2 = createHttp2Server({ settings: { maxConcurrentStreams, maxHeaderListSize: maxHeaderBytes }, maxHeaderListPairs: 256 }, handler);
   h2.on("session", trackSession);
+  // An HTTP/2 connection's FIN waits for the peer's, so no frame the peer still owes is cut.
+  h2.on("connection", (socket: Socket) => finAfterPeer(socket, peerCloseWaitMs));
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -414,6 +417,13 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
 }
 
 /**
+ * Longest the server's side of a closed HTTP/2 connection stays open waiting for the peer to close
+ * its side, in ms (see {@link finAfterPeer}). Go's HTTP/2 server likewise gives a peer one second
+ * after its final GOAWAY.
+ */
+const peerCloseWaitMs = 1_000;
+
+/**
  * Longest a draining server spends retiring one idle HTTP/2 connection, in ms: waiting for its
  * last responses to finish and for the peer to answer the PING {@link retireSession} sends. After
  * that the final GOAWAY goes out anyway (a peer that neither answers nor closes in this time is
@@ -423,7 +433,8 @@ const retireFallbackMs = 1_000;
 
 /**
  * Retires an HTTP/2 session during shutdown without losing a request its client may be sending,
- * and resolves once the final GOAWAY is out or the session is gone.
+ * and resolves once the final GOAWAY is out or the session is gone. The connection itself closes
+ * once the peer has closed its side (see {@link finAfterPeer}).
  *
  * Node cannot send the "please go away" GOAWAY gRPC servers use (last stream id 2^31-1): once any
  * GOAWAY is sent, nghttp2 silently ignores every new stream, which then hangs. And nginx's

@@ -133,4 +133,49 @@ describe("shutdown and new connections", () => {
       session.destroy();
     }
   });
+
+  it("closes a drained HTTP/2 connection only after its peer has closed its side, as nginx may still owe a frame", async () => {
+    const own = await startServer({ tools: [echo] });
+    // A bare HTTP/2 peer, like nginx's grpc_pass: it closes only when it is done, sending no GOAWAY.
+    const peer = connect(own.port, "127.0.0.1");
+    await new Promise((resolve) => peer.once("connect", resolve));
+    const frameTypes: number[] = [];
+    let pending = Buffer.alloc(0);
+    let serverEnded = false;
+    peer.on("end", () => (serverEnded = true));
+    peer.on("data", (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 9 && pending.length >= 9 + pending.readUIntBE(0, 3)) {
+        frameTypes.push(pending[3] as number);
+        pending = pending.subarray(9 + pending.readUIntBE(0, 3));
+      }
+    });
+    const authority = Buffer.from(`127.0.0.1:${own.port}`);
+    // GET /health: :method GET, :scheme http (static table), :path and :authority as literals.
+    const block = Buffer.concat([Buffer.from([0x82, 0x86, 0x04, 7]), Buffer.from("/health"), Buffer.from([0x01, authority.length]), authority]);
+    const frame = (type: number, flags: number, stream: number, payload: Buffer) => {
+      const header = Buffer.alloc(9);
+      header.writeUIntBE(payload.length, 0, 3);
+      header[3] = type;
+      header[4] = flags;
+      header.writeUInt32BE(stream, 5);
+      return Buffer.concat([header, payload]);
+    };
+    peer.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(0x4, 0, 0, Buffer.alloc(0))]));
+    const settingsFrame = 0x4;
+    await expect.poll(() => frameTypes.includes(settingsFrame)).toBe(true);
+    const closed = own.close(5_000);
+    // Sent as the drain begins: served, then the connection is told to go away.
+    peer.write(frame(0x1, 0x5, 1, block));
+    const goAwayFrame = 0x7;
+    const headersFrame = 0x1;
+    await expect.poll(() => frameTypes.includes(goAwayFrame) && frameTypes.includes(headersFrame)).toBe(true);
+    // Everything is answered, and the server still waits for the peer to close first.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(serverEnded).toBe(false);
+    peer.end();
+    await new Promise((resolve) => peer.once("close", resolve));
+    expect(serverEnded).toBe(true);
+    await closed;
+  });
 });
