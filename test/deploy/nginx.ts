@@ -19,19 +19,23 @@ export interface TestNginx {
   stop(): Promise<void>;
 }
 
+/** The tested nginx configuration for instances on `ports`, nginx listening on `httpPort` and `grpcPort`. */
+export async function renderNginxConfig(options: { dir: string; httpPort: number; grpcPort: number; ports: readonly number[] }): Promise<string> {
+  const servers = options.ports.map((port) => `    server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`).join("\n");
+  return (await readFile(template, "utf8"))
+    .replaceAll("{{dir}}", options.dir)
+    .replaceAll("{{http_port}}", String(options.httpPort))
+    .replaceAll("{{grpc_port}}", String(options.grpcPort))
+    .replaceAll("{{servers}}", servers);
+}
+
 /** Renders the template for instances on `ports` and starts nginx in the foreground. */
 export async function startNginx(ports: readonly number[]): Promise<TestNginx> {
   const dir = await mkdtemp(join(tmpdir(), "toolwire-nginx-"));
   const path = join(dir, "nginx.conf");
   for (let attempt = 0; attempt < 5; attempt++) {
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
-    const servers = ports.map((port) => `    server 127.0.0.1:${port} max_fails=0;`).join("\n");
-    const config = (await readFile(template, "utf8"))
-      .replaceAll("{{dir}}", dir)
-      .replaceAll("{{http_port}}", String(httpPort))
-      .replaceAll("{{grpc_port}}", String(grpcPort))
-      .replaceAll("{{servers}}", servers);
-    await writeFile(path, config);
+    await writeFile(path, await renderNginxConfig({ dir, httpPort, grpcPort, ports }));
     const child = spawn("nginx", ["-c", path, "-p", dir, "-e", join(dir, "error.log")], { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
