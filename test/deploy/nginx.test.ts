@@ -18,13 +18,16 @@ async function echoCalls(url: string): Promise<bigint> {
   return stats.tools.find((tool) => tool.name === "echo")?.calls ?? 0n;
 }
 
-/** Calls echo through nginx over Connect (HTTP/1.1) and gRPC (h2c), `perProtocol` workers each, until stopped. */
-function load(nginx: TestNginx, protocols: readonly ("connect" | "grpc")[], perProtocol: number) {
+type LoadProtocol = "connect" | "grpcWeb" | "grpc";
+
+/** Calls echo through nginx over Connect and gRPC-Web (HTTP/1.1) and gRPC (h2c), `perProtocol` workers each, until stopped. */
+function load(nginx: TestNginx, protocols: readonly LoadProtocol[], perProtocol: number) {
   let running = true;
-  const tally = { connect: 0, grpc: 0, failed: [] as string[] };
+  const tally = { connect: 0, grpcWeb: 0, grpc: 0, failed: [] as string[] };
   const transports = (
     [
       ["connect", createConnectTransport({ baseUrl: nginx.httpUrl, httpVersion: "1.1" })],
+      ["grpcWeb", createGrpcWebTransport({ baseUrl: nginx.httpUrl, httpVersion: "1.1" })],
       ["grpc", createGrpcTransport({ baseUrl: nginx.grpcUrl })],
     ] as const
   ).filter(([name]) => protocols.includes(name));
@@ -44,7 +47,7 @@ function load(nginx: TestNginx, protocols: readonly ("connect" | "grpc")[], perP
   );
   return {
     tally,
-    total: () => tally.connect + tally.grpc,
+    total: () => tally.connect + tally.grpcWeb + tally.grpc,
     async stop() {
       running = false;
       await Promise.all(workers);
@@ -90,7 +93,7 @@ describe("nginx in front of several instances", () => {
    * Restarts every instance in turn under load through nginx, as an operator would: SIGTERM, wait
    * for exit 0, start again on the same port, and go on only once nginx sends it calls again.
    */
-  async function rollingRestart(protocols: readonly ("connect" | "grpc")[]) {
+  async function rollingRestart(protocols: readonly LoadProtocol[]) {
     const ports = [await freePort(), await freePort()];
     for (const port of ports) instances.push(await serveOn(port, redis.url));
     const proxy = await startNginx(ports);
@@ -114,10 +117,11 @@ describe("nginx in front of several instances", () => {
     return { tally, log: unexpected.join("\n") };
   }
 
-  it("loses no Connect call while every instance restarts in turn under load: a draining instance answers 503 and nginx retries elsewhere", async () => {
-    const { tally, log } = await rollingRestart(["connect"]);
+  it("loses no Connect or gRPC-Web call while every instance restarts in turn under load: a draining instance answers 503 and nginx retries elsewhere", async () => {
+    const { tally, log } = await rollingRestart(["connect", "grpcWeb"]);
     expect(tally.failed, log).toEqual([]);
-    expect(tally.connect).toBeGreaterThan(300);
+    expect(tally.connect).toBeGreaterThan(150);
+    expect(tally.grpcWeb).toBeGreaterThan(150);
   }, 120_000);
 
   it("loses no gRPC call while every instance restarts in turn under load: nginx's new connections are refused and its open ones are retired, not cut", async () => {
