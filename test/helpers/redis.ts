@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { Redis } from "ioredis";
 
@@ -23,11 +24,29 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `redis-server` on 127.0.0.1 with nothing persisted; retries if the port was taken. */
-export async function startRedis(): Promise<TestRedis> {
+/** Makes a test redis-server serve only TLS (no plaintext port), without asking clients for certificates. */
+export interface TestRedisTls {
+  /** The server's certificate (PEM file). */
+  readonly certFile: string;
+  /** The server's key (PEM file). */
+  readonly keyFile: string;
+  /** The CA the test's own client trusts (PEM file). */
+  readonly caFile: string;
+  /** The name the client checks the certificate against, instead of 127.0.0.1. */
+  readonly servername?: string;
+}
+
+/** Starts `redis-server` on 127.0.0.1 with nothing persisted, over TLS when asked; retries if the port was taken. */
+export async function startRedis(options: { tls?: TestRedisTls } = {}): Promise<TestRedis> {
+  const { tls } = options;
+  const ca = tls === undefined ? undefined : await readFile(tls.caFile, "utf8");
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    const listen =
+      tls === undefined
+        ? ["--port", String(port)]
+        : ["--port", "0", "--tls-port", String(port), "--tls-cert-file", tls.certFile, "--tls-key-file", tls.keyFile, "--tls-ca-cert-file", tls.caFile, "--tls-auth-clients", "no"];
+    const child = spawn("redis-server", [...listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const ready = await new Promise<boolean>((resolve) => {
@@ -46,9 +65,17 @@ export async function startRedis(): Promise<TestRedis> {
     }
     child.stdout?.resume();
     child.stderr?.resume();
-    const url = `redis://127.0.0.1:${port}`;
-    const client = new Redis(url, { lazyConnect: true });
-    await client.connect();
+    const url = `${tls === undefined ? "redis" : "rediss"}://127.0.0.1:${port}`;
+    const client = new Redis(url, {
+      lazyConnect: true,
+      ...(tls === undefined ? {} : { tls: { ca, ...(tls.servername === undefined ? {} : { servername: tls.servername }) } }),
+    });
+    try {
+      await client.connect();
+    } catch (err) {
+      await stopRedis(child, client);
+      throw err;
+    }
     return { url, port, client, stop: () => stopRedis(child, client) };
   }
   throw new Error("could not start redis-server");
