@@ -7,23 +7,7 @@ import { ErrorInfoSchema } from "../../gen/proto/toolwire/v1/errors_pb.js";
 import { EventType, MonitorService, type Event } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
 import { toolClient } from "../helpers/server.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
-import { killChild, spawnServe, startInstance, writeConfig, type Instance, type ServeProcess } from "./cluster-helpers.js";
-
-/** Reads tool_succeeded events from a WatchEvents stream until `count` arrived. */
-async function collect(monitor: Client<typeof MonitorService>, count: number, afterSequence?: bigint): Promise<Event[]> {
-  const abort = new AbortController();
-  const events: Event[] = [];
-  try {
-    for await (const message of monitor.watchEvents({ types: [EventType.TOOL_SUCCEEDED], afterSequence }, { signal: abort.signal })) {
-      if (message.kind.case !== "event") continue;
-      events.push(message.kind.value);
-      if (events.length === count) break;
-    }
-  } finally {
-    abort.abort();
-  }
-  return events;
-}
+import { collect, killChild, spawnServe, startInstance, writeConfig, type Instance, type ServeProcess } from "./cluster-helpers.js";
 
 /** Opens a live watch and resolves once the server has sent its first message (the stream is subscribed). */
 async function liveWatch(monitor: Client<typeof MonitorService>, count: number) {

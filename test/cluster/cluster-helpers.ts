@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { MonitorService } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
+import { EventType, MonitorService, type Event } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
 import type { ToolwireConfig } from "../../gen/schema/config.js";
 import { createRedisCluster } from "../../src/cluster/index.js";
 import { resolveServerSettings, type ServerSettings } from "../../src/config/index.js";
@@ -206,4 +206,20 @@ export async function killChild(child: ChildProcess, signal: NodeJS.Signals): Pr
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill(signal);
   await exited;
+}
+
+/** Reads tool_succeeded events from a WatchEvents stream until `count` arrived. */
+export async function collect(monitor: Client<typeof MonitorService>, count: number, afterSequence?: bigint): Promise<Event[]> {
+  const abort = new AbortController();
+  const events: Event[] = [];
+  try {
+    for await (const message of monitor.watchEvents({ types: [EventType.TOOL_SUCCEEDED], afterSequence }, { signal: abort.signal })) {
+      if (message.kind.case !== "event") continue;
+      events.push(message.kind.value);
+      if (events.length === count) break;
+    }
+  } finally {
+    abort.abort();
+  }
+  return events;
 }

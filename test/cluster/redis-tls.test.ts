@@ -7,12 +7,12 @@ import { promisify } from "node:util";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EventType, MonitorService, ServerStatus, StatsScope, type Event } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
+import { MonitorService, ServerStatus, StatsScope } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
 import type { ToolwireConfig } from "../../gen/schema/config.js";
 import { hashApiKey } from "../../src/security/index.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
 import { toolClient } from "../helpers/server.js";
-import { environment, killChild, root, spawnServe, writeConfig, type ServeProcess } from "./cluster-helpers.js";
+import { collect, environment, killChild, root, spawnServe, writeConfig, type ServeProcess } from "./cluster-helpers.js";
 
 const run = promisify(execFile);
 const apiKey = "redis-tls-test-key";
@@ -41,22 +41,6 @@ async function issueCert(dir: string, ca: string, name: string, subjectAltName: 
 
 function monitor(url: string): Client<typeof MonitorService> {
   return createClient(MonitorService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
-}
-
-/** Reads tool_succeeded events from the start of the shared stream until `count` arrived. */
-async function collect(client: Client<typeof MonitorService>, count: number): Promise<Event[]> {
-  const abort = new AbortController();
-  const events: Event[] = [];
-  try {
-    for await (const message of client.watchEvents({ types: [EventType.TOOL_SUCCEEDED], afterSequence: 0n }, { signal: abort.signal })) {
-      if (message.kind.case !== "event") continue;
-      events.push(message.kind.value);
-      if (events.length === count) break;
-    }
-  } finally {
-    abort.abort();
-  }
-  return events;
 }
 
 describe("Redis over TLS", () => {
@@ -152,7 +136,7 @@ describe("Redis over TLS", () => {
     for (let i = 0; i < 2; i++) expect((await toolClient(b.url).callTool({ name: "echo", arguments: { message: `b${i}` } }, withKey)).isError).toBe(false);
 
     // Events: the shared stream, read on a, holds both instances' calls.
-    const events = await collect(monitorA, 5);
+    const events = await collect(monitorA, 5, 0n);
     expect(new Set(events.map((e) => e.serverId))).toEqual(new Set([infoA.serverId, infoB.serverId]));
     // Statistics: b's counts reach a through its heartbeats.
     await expect
