@@ -120,6 +120,10 @@ export function createEventBus(options: EventBusOptions): EventBus {
     },
     async subscribe(subscribeOptions = {}) {
       if (shutDown) throw eventsShuttingDown(undefined);
+      // A live-only watch counts from the newest sequence, which a shared store knows only once
+      // it has joined the stream.
+      await store.ready?.();
+      if (shutDown) throw eventsShuttingDown(undefined);
       const { afterSequence } = subscribeOptions;
       const subscription = new Subscription(bus, compileEventFilter(subscribeOptions), afterSequence ?? store.newestSequence);
       // Listen before reading the history, so nothing published in between falls in a gap;
@@ -144,7 +148,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
           throw eventsOutOfRange(afterSequence, page.oldestSequence, page.newestSequence);
         }
         // 0 asks for everything held, however old the oldest event is.
-        subscription.startReplay(page.events, afterSequence === 0 ? page.oldestSequence - 1 : afterSequence);
+        subscription.startReplay(page.events, afterSequence === 0 ? page.oldestSequence - 1 : afterSequence, afterSequence === 0);
       }
       const { signal } = subscribeOptions;
       if (signal !== undefined) {
@@ -200,6 +204,12 @@ class Subscription implements EventSubscription {
   private replayIndex = 0;
   /** Sequence of the last event processed (handed out or filtered away): older ones are skipped. */
   private cursor: number;
+  /**
+   * True while a replay of everything held has processed no event yet: the cursor is then only
+   * a guess (a shared store that held nothing cannot know where numbering will start), so
+   * whatever the store holds next is no gap.
+   */
+  private fromOldest = false;
   /** Why the subscription ends: made when thrown, so it names the last sequence handed out by then. */
   private failure: { error: (lastSequence: number | undefined) => ConnectError; afterQueue: boolean } | undefined;
   private closed = false;
@@ -246,11 +256,15 @@ class Subscription implements EventSubscription {
     this.deliveredSinceTick = false;
   }
 
-  /** Hands out `first` (the first page read from the store) before live events, from `after` on. */
-  startReplay(first: readonly ToolwireEvent[], after: number): void {
+  /**
+   * Hands out `first` (the first page read from the store) before live events, from `after` on;
+   * `fromOldest` when the subscriber asked for everything held.
+   */
+  startReplay(first: readonly ToolwireEvent[], after: number, fromOldest: boolean): void {
     this.replay = first;
     this.replayIndex = 0;
     this.cursor = after;
+    this.fromOldest = fromOldest;
   }
 
   closeOn(signal: AbortSignal): void {
@@ -334,7 +348,7 @@ class Subscription implements EventSubscription {
         // This page is done: read on from the store until it has nothing newer.
         const page = await this.bus.store.read(this.cursor, this.bus.pageSize);
         if (this.replay === undefined) return undefined;
-        if (page.oldestSequence > this.cursor + 1) {
+        if (page.oldestSequence > this.cursor + 1 && !this.fromOldest) {
           const error = eventsOutOfRange(this.cursor, page.oldestSequence, page.newestSequence);
           this.fail(() => error, false);
           return undefined;
@@ -345,6 +359,7 @@ class Subscription implements EventSubscription {
       }
       if (event.sequence <= this.cursor) continue;
       this.cursor = event.sequence;
+      this.fromOldest = false;
       if (this.accepts(event)) return event;
     }
     while (this.head < this.queue.length) {
@@ -358,6 +373,7 @@ class Subscription implements EventSubscription {
       }
       if (event.sequence <= this.cursor) continue;
       this.cursor = event.sequence;
+      this.fromOldest = false;
       return event;
     }
     return undefined;

@@ -23,6 +23,12 @@ export interface EventStore {
    * shared store reports failures through its own error hook.
    */
   append(draft: EventDraft): void;
+  /**
+   * Resolves once live delivery has a starting point in the store, so that a read made
+   * afterwards and the live events together leave no gap; stores that are ready from the start
+   * leave it out.
+   */
+  ready?(): Promise<void>;
   /** Up to `limit` held events with a sequence above `afterSequence`, oldest first. */
   read(afterSequence: number, limit: number): Promise<EventPage>;
   /** Calls `listener` with every event stored from now on; returns the unsubscribe function. */

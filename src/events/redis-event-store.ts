@@ -195,6 +195,9 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
   let markClosed!: () => void;
   const closing = new Promise<undefined>((resolve) => (markClosed = () => resolve(undefined)));
 
+  // Set once init has read the counter: only from then on does the tail deliver every event after
+  // what a read returns.
+  let joined = false;
   // True until the first event is seen on a store that had no counter yet: the script starts
   // the counter from its own clock reading, which is not a gap.
   let fresh = false;
@@ -211,6 +214,7 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
         if (closed) return;
         fresh = counter === null || counter === undefined;
         newest = counter === null || counter === undefined ? 0 : Number(counter);
+        joined = true;
         return;
       } catch {
         await delay(200);
@@ -285,6 +289,23 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
     }
   }
 
+  /**
+   * Waits until the tail has its starting point (at most `blockMs`). Without it, a read made
+   * before the tail starts could miss events appended in between: the tail would start after
+   * them and the read was made before them. While Redis is away there is nothing to wait for;
+   * the read then fails by itself.
+   */
+  async function joinStream(): Promise<void> {
+    if (joined || closed || redis.status !== "ready") return;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, blockMs)));
+    try {
+      await Promise.race([initialised, closing, limit]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   function onceReady(): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
@@ -315,7 +336,9 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
       }
       void flush();
     },
+    ready: joinStream,
     async read(afterSequence, limit) {
+      await joinStream();
       let results: [Error | null, unknown][] | null;
       try {
         // With an age limit, trimming first in the same transaction makes a read see the stream

@@ -14,7 +14,7 @@ import {
 import { createMonitoring, type MonitoringOptions } from "../../src/server/monitoring.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { clientProtocolCases, createClientTestTools, testAuthenticator } from "./client-fixtures.js";
-import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
+import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const servers: TestServer[] = [];
 const clients: ToolwireClient[] = [];

@@ -10,6 +10,8 @@ export interface TcpProxy {
   cut(): void;
   /** Lets connections through again. */
   restore(): void;
+  /** Connections accepted from now on forward nothing, either way, for `ms` (a slow network path). */
+  holdNew(ms: number): void;
   /** Cuts everything and stops listening. */
   close(): Promise<void>;
 }
@@ -18,6 +20,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let refusing = false;
+  let holdMs = 0;
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -31,10 +34,17 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     }
     const upstream = connect(targetPort, "127.0.0.1");
     track(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
     client.once("close", () => upstream.destroy());
     upstream.once("close", () => client.destroy());
+    const forward = () => {
+      client.pipe(upstream);
+      upstream.pipe(client);
+    };
+    if (holdMs > 0) {
+      client.pause();
+      upstream.pause();
+      setTimeout(forward, holdMs);
+    } else forward();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -52,6 +62,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     restore() {
       refusing = false;
+    },
+    holdNew(ms) {
+      holdMs = ms;
     },
     close() {
       refusing = true;
