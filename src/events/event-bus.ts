@@ -120,11 +120,13 @@ export function createEventBus(options: EventBusOptions): EventBus {
     },
     async subscribe(subscribeOptions = {}) {
       if (shutDown) throw eventsShuttingDown(undefined);
-      // A live-only watch counts from the newest sequence, which a shared store knows only once
-      // it has joined the stream.
-      await store.ready?.();
-      if (shutDown) throw eventsShuttingDown(undefined);
       const { afterSequence } = subscribeOptions;
+      // A live-only watch counts from the newest sequence, which a shared store knows only once
+      // it has joined the stream (a replay's read waits for that by itself).
+      if (afterSequence === undefined && store.ready !== undefined) {
+        await store.ready();
+        if (shutDown) throw eventsShuttingDown(undefined);
+      }
       const subscription = new Subscription(bus, compileEventFilter(subscribeOptions), afterSequence ?? store.newestSequence);
       // Listen before reading the history, so nothing published in between falls in a gap;
       // what arrives twice is skipped by sequence.

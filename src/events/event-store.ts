@@ -25,8 +25,8 @@ export interface EventStore {
   append(draft: EventDraft): void;
   /**
    * Resolves once live delivery has a starting point in the store, so that a read made
-   * afterwards and the live events together leave no gap; stores that are ready from the start
-   * leave it out.
+   * afterwards and the live events together leave no gap, or rejects with unavailable when the
+   * store cannot tell now; stores that are ready from the start leave it out.
    */
   ready?(): Promise<void>;
   /** Up to `limit` held events with a sequence above `afterSequence`, oldest first. */

@@ -25,7 +25,10 @@ export interface RedisEventStoreOptions {
    * silent gap.
    */
   readonly bufferSize?: number | undefined;
-  /** How long one XREAD blocks, in ms (default 2 000); also bounds how long close() waits. */
+  /**
+   * How long one XREAD blocks, in ms (default 2 000); also bounds how long close() waits, and how
+   * long a watch waits for the store to join the stream after start.
+   */
   readonly blockMs?: number | undefined;
   /** Told about Redis failures (the store itself never throws from append). */
   readonly onError?: ((error: Error) => void) | undefined;
@@ -290,17 +293,18 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
   }
 
   /**
-   * Waits until the tail has its starting point (at most `blockMs`). Without it, a read made
-   * before the tail starts could miss events appended in between: the tail would start after
-   * them and the read was made before them. While Redis is away there is nothing to wait for;
-   * the read then fails by itself.
+   * Waits until the tail has its starting point (at most `blockMs`, then unavailable). Without
+   * it, a read made before the tail starts could miss events appended in between: the tail would
+   * start after them and the read was made before them. While Redis is away there is nothing to
+   * wait for; a read then fails by itself.
    */
   async function joinStream(): Promise<void> {
     if (joined || closed || redis.status !== "ready") return;
     let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, blockMs)));
+    const limit = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), blockMs)));
     try {
-      await Promise.race([initialised, closing, limit]);
+      const outcome = await Promise.race([initialised, closing, limit]);
+      if (outcome === "late" && !joined) throw unreachable(new Error(`this instance has not joined the shared event stream within ${blockMs} ms`));
     } finally {
       clearTimeout(timer);
     }
