@@ -58,7 +58,7 @@ export interface ToolwireConfig {
      */
     corsOrigins?: string[];
     /**
-     * Load balancers (IP addresses or CIDR ranges such as "10.0.0.0/8") whose X-Forwarded-For header names the client, for per-address rate limits and logs. Default: none (the socket's address is the client's).
+     * Load balancers (IP addresses or CIDR ranges such as "10.0.0.0/8") whose X-Forwarded-For header names the client, for per-address rate limits and logs; while draining, their HTTP/1.1 tool calls are refused by closing the connection unanswered, which they retry on another instance. Default: none (the socket's address is the client's).
      *
      * @maxItems 256
      */

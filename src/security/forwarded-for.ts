@@ -9,16 +9,12 @@ function unmapped(address: string): string {
 }
 
 /**
- * Creates the resolver for `server.trustedProxies` (addresses or CIDR ranges such as
- * "10.0.0.0/8" or "fd00::/8"). Behind a balancer every request comes from the balancer, so
- * per-address rate limits and audit lines need the address the balancer saw. X-Forwarded-For is
- * read from the right, skipping trusted proxies, as nginx's `real_ip_recursive on` does: the
- * first address no trusted proxy vouches for is the client. A request from an untrusted socket
- * keeps its socket address, so a client cannot pick its own by sending the header. Throws on an
+ * Creates the test for `server.trustedProxies` (addresses or CIDR ranges such as "10.0.0.0/8"
+ * or "fd00::/8"): whether a socket's peer is one of the operator's own proxies. Throws on an
  * entry that is neither an address nor a range.
  */
-export function createClientAddressResolver(trustedProxies: readonly string[]): ClientAddressResolver {
-  if (trustedProxies.length === 0) return (socketAddress) => socketAddress;
+export function createTrustedProxyMatcher(trustedProxies: readonly string[]): (address: string | undefined) => boolean {
+  if (trustedProxies.length === 0) return () => false;
   const trusted = new BlockList();
   for (const entry of trustedProxies) {
     const [address = "", prefix, extra] = entry.split("/");
@@ -29,11 +25,25 @@ export function createClientAddressResolver(trustedProxies: readonly string[]): 
     }
     trusted.addSubnet(address, bits, family === 6 ? "ipv6" : "ipv4");
   }
-  const isTrusted = (address: string) => {
+  return (address) => {
+    if (address === undefined) return false;
     const plain = unmapped(address);
     const family = isIP(plain);
     return family !== 0 && trusted.check(plain, family === 6 ? "ipv6" : "ipv4");
   };
+}
+
+/**
+ * Creates the resolver for `server.trustedProxies`. Behind a balancer every request comes from
+ * the balancer, so per-address rate limits and audit lines need the address the balancer saw.
+ * X-Forwarded-For is read from the right, skipping trusted proxies, as nginx's
+ * `real_ip_recursive on` does: the first address no trusted proxy vouches for is the client. A
+ * request from an untrusted socket keeps its socket address, so a client cannot pick its own by
+ * sending the header. Throws on an entry that is neither an address nor a range.
+ */
+export function createClientAddressResolver(trustedProxies: readonly string[]): ClientAddressResolver {
+  if (trustedProxies.length === 0) return (socketAddress) => socketAddress;
+  const isTrusted = createTrustedProxyMatcher(trustedProxies);
   return (socketAddress, forwardedFor) => {
     if (socketAddress === undefined || forwardedFor === undefined || !isTrusted(socketAddress)) return socketAddress;
     const hops = (typeof forwardedFor === "string" ? [forwardedFor] : forwardedFor)

@@ -17,7 +17,7 @@ import type { ToolRateLimiter } from "../security/rate-limit.js";
 import type { Authenticator } from "../runtime/caller.js";
 import { version } from "../version.js";
 import { clientAddressOf, peerAddressKey, rememberClientAddress } from "./caller-info.js";
-import { createClientAddressResolver } from "../security/forwarded-for.js";
+import { createClientAddressResolver, createTrustedProxyMatcher } from "../security/forwarded-for.js";
 import { writeHealth, writeJsonError, type PlainResponse } from "./health.js";
 import { finAfterPeer } from "./fin-after-peer.js";
 import { createProtocolSniffer } from "./protocol-sniffer.js";
@@ -63,7 +63,11 @@ export interface ToolwireServerOptions {
   readonly allowedHosts?: readonly string[];
   /** Browser origins allowed cross-origin (CORS); "*" allows any; default none. */
   readonly corsOrigins?: readonly string[];
-  /** Balancers (addresses or CIDR ranges) whose X-Forwarded-For names the client, for per-address limits and logs; default none. */
+  /**
+   * Balancers (addresses or CIDR ranges) whose X-Forwarded-For names the client, for per-address
+   * limits and logs, and to which a draining server refuses HTTP/1.1 tool calls by closing the
+   * connection unanswered (so the balancer retries them elsewhere) rather than with a 503; default none.
+   */
   readonly trustedProxies?: readonly string[];
   /** Observers of every call (metrics, events, audit). */
   readonly observers?: readonly CallObserver[];
@@ -95,8 +99,9 @@ export interface ToolwireServer {
    * Graceful shutdown: the port stops taking connections at once (a balancer's connect is refused
    * and it tries another instance), open HTTP/2 connections are retired without dropping a request
    * their client may be sending (see {@link retireSession}), HTTP/1.1 tool calls get unavailable
-   * (503, Connection: close), /health turns 503, running calls get up to `graceMs` to finish (then
-   * their signals abort), then every connection is closed. Calling it again returns the same promise.
+   * (503, Connection: close; a trusted proxy's connection is closed unanswered instead), /health
+   * turns 503, running calls get up to `graceMs` to finish (then their signals abort), then every
+   * connection is closed. Calling it again returns the same promise.
    */
   close(graceMs?: number): Promise<void>;
   /** Base URL once listening, e.g. http://127.0.0.1:8081. */
@@ -186,6 +191,7 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
 
   const gate = createRequestGate(services);
   const resolveClientAddress = options.trustedProxies?.length ? createClientAddressResolver(options.trustedProxies) : undefined;
+  const isTrustedProxy = createTrustedProxyMatcher(options.trustedProxies ?? []);
   const handler: typeof connectHandler = (req, res) => {
     // Node enforces the header cap on HTTP/1.1 (431) but only advertises it on HTTP/2.
     if (req.httpVersionMajor === 2 && headerBytes(req.rawHeaders) > maxHeaderBytes) {
@@ -197,11 +203,20 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
       if (client !== undefined && client !== req.socket?.remoteAddress) rememberClientAddress(req, client);
     }
     if (req.url?.startsWith("/toolwire.v1.ToolService/") === true) {
-      // HTTP/1.1 tool calls are refused while draining (a balancer keeps their body and retries the
-      // 503 elsewhere). HTTP/2 ones are served: one can only arrive on a connection that has not been
-      // retired yet, and its client may have sent it before it could know (nginx's grpc_pass cannot
-      // resend a request body), so refusing it would lose it.
+      // HTTP/1.1 tool calls are refused while draining. HTTP/2 ones are served: one can only
+      // arrive on a connection that has not been retired yet, and its client may have sent it
+      // before it could know (nginx's grpc_pass cannot resend a request body), so refusing it
+      // would lose it.
       if (closing !== undefined && req.httpVersionMajor !== 2) {
+        if (isTrustedProxy(req.socket?.remoteAddress)) {
+          // A balancer retries a call whose connection closed unanswered on another instance
+          // (nginx's proxy_next_upstream error, Envoy's retry_on reset), as it does for a pooled
+          // connection the instance closed. A 503 would do too, but only if the balancer retried
+          // every 503, and counted it against the instance: a tool's own unavailable answers would
+          // then take healthy instances out of rotation.
+          req.socket.destroy();
+          return;
+        }
         refuseWhileDraining(req, res);
         return;
       }
@@ -499,10 +514,9 @@ function retireSession(session: Http2Session, openStreams: ReadonlySet<Http2Stre
 }
 
 /**
- * Refuses an HTTP/1.1 tool call while draining with HTTP 503 in every protocol (gRPC-Web's
- * trailers-only answer carries grpc-status UNAVAILABLE too). A plain 503, unlike gRPC's usual 200
- * with an error status, is what load balancers (nginx proxy_next_upstream http_503, Envoy
- * retry_on) retry on another instance, so a rolling restart loses no call.
+ * Refuses an HTTP/1.1 tool call from a direct client while draining with HTTP 503 in every
+ * protocol (gRPC-Web's trailers-only answer carries grpc-status UNAVAILABLE too), with a message
+ * saying to retry on another instance.
  */
 function refuseWhileDraining(req: IncomingMessage | Http2ServerRequest, res: PlainResponse & { setHeader(name: string, value: string): unknown }): void {
   const message = shuttingDown().rawMessage;

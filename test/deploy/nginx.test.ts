@@ -1,15 +1,15 @@
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
-import { MonitorService } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
+import { MonitorService, StatsScope } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
 import { ToolService } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
 import { freePort, killChild, spawnServe, type ServeProcess } from "../cluster/cluster-helpers.js";
 import { startNginx, type TestNginx } from "./nginx.js";
 
-/** Starts `toolwire serve` on a fixed port, sharing Redis; retries when the port was taken meanwhile. */
+/** Starts `toolwire serve` on a fixed port, sharing Redis and trusting nginx (on loopback) as its balancer. */
 async function serveOn(port: number, redisUrl: string): Promise<ServeProcess> {
-  return spawnServe(["--port", String(port), "--shutdown-grace-ms", "5000"], { TOOLWIRE_REDIS_URL: redisUrl });
+  return spawnServe(["--port", String(port), "--shutdown-grace-ms", "5000", "--trusted-proxy", "127.0.0.1"], { TOOLWIRE_REDIS_URL: redisUrl });
 }
 
 /** Echo calls an instance has answered, asked of the instance itself. */
@@ -117,7 +117,7 @@ describe("nginx in front of several instances", () => {
     return { tally, log: unexpected.join("\n") };
   }
 
-  it("loses no Connect or gRPC-Web call while every instance restarts in turn under load: a draining instance answers 503 and nginx retries elsewhere", async () => {
+  it("loses no Connect or gRPC-Web call while every instance restarts in turn under load: a draining instance closes nginx's connection unanswered and nginx retries elsewhere", async () => {
     const { tally, log } = await rollingRestart(["connect", "grpcWeb"]);
     expect(tally.failed, log).toEqual([]);
     expect(tally.connect).toBeGreaterThan(150);
@@ -129,6 +129,34 @@ describe("nginx in front of several instances", () => {
     expect(tally.failed, log).toEqual([]);
     expect(tally.grpc).toBeGreaterThan(300);
   }, 120_000);
+
+  it("passes the instances' own unavailable answers to the client and keeps every instance in rotation", async () => {
+    // Redis of their own, stopped below: cluster statistics are then unavailable on every instance.
+    const own = await startRedis();
+    try {
+      const ports = [await freePort(), await freePort()];
+      for (const port of ports) instances.push(await serveOn(port, own.url));
+      const proxy = await startNginx(ports);
+      nginx = proxy;
+      await own.stop();
+      const transport = createConnectTransport({ baseUrl: proxy.httpUrl, httpVersion: "1.1" });
+      const monitor = createClient(MonitorService, transport);
+      const tools = createClient(ToolService, transport);
+      for (let i = 0; i < 6; i++) {
+        const refusal = await monitor.getStats({ scope: StatsScope.CLUSTER }).then(
+          () => undefined,
+          (e: unknown) => ConnectError.from(e),
+        );
+        expect(refusal?.code).toBe(Code.Unavailable);
+        expect(refusal?.rawMessage).toMatch(/^cluster statistics are unavailable: .*STATS_SCOPE_INSTANCE still answers$/);
+        // Had nginx counted the 503s, both instances would be out now and it would answer 502.
+        expect((await tools.callTool({ name: "echo", arguments: { message: `after ${i}` } })).isError).toBe(false);
+      }
+      expect(await proxy.errorLog()).not.toContain("no live upstreams");
+    } finally {
+      await own.stop();
+    }
+  });
 
   it("takes a stopped instance out of rotation after one refused connection and back once it serves again", async () => {
     const ports = [await freePort(), await freePort()];

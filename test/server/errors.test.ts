@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -169,6 +170,41 @@ describe("shutdown", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await failure(c.callTool({ name: "echo", arguments: { message: "late" } }))).code).toBe(Code.Unavailable);
     expect((await running).structuredContent).toEqual({ sleptMs: 150 });
+    await closed;
+  });
+
+  it("closes a trusted proxy's connection unanswered on a tool call that arrives while draining, so the proxy can retry it elsewhere", async () => {
+    const test = createTestTools();
+    const own = await startServer({ tools: [echo, ...test.tools], trustedProxies: ["127.0.0.1"] });
+    const callEcho = (message: string) => {
+      const body = JSON.stringify({ name: "echo", arguments: { message } });
+      return `POST /toolwire.v1.ToolService/CallTool HTTP/1.1\r\nHost: 127.0.0.1:${own.port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    };
+    // The proxy's pooled keep-alive connection, opened and used before the drain.
+    const socket = connect(own.port, "127.0.0.1");
+    socket.on("error", () => {
+      // A reset is as good as a close here; what matters is that nothing was answered.
+    });
+    let received = "";
+    socket.on("data", (chunk: Buffer) => (received += chunk.toString()));
+    const socketClosed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.write(callEcho("warm"));
+    await expect.poll(() => received).toContain("warm");
+    received = "";
+
+    // A running call keeps the server draining, so the close below is not the final one.
+    const abort = new AbortController();
+    const hanging = toolClient(own.url, createConnectTransport({ baseUrl: own.url, httpVersion: "2" }))
+      .callTool({ name: "hang" }, { signal: abort.signal })
+      .catch(() => undefined);
+    await test.probe.started(1);
+    const closed = own.close(60_000);
+    socket.write(callEcho("late"));
+    await socketClosed;
+    expect(received).toBe("");
+    expect(own.server.pipeline.inFlight).toBe(1);
+    abort.abort();
+    await hanging;
     await closed;
   });
 });
