@@ -9,8 +9,9 @@ import type { Socket } from "node:net";
  * together with a PING, first sends the PING's acknowledgement (or, past a flow-control
  * threshold, a WINDOW_UPDATE) and only then finishes the call; a FIN arriving in between makes it
  * fail a call that was answered in full ("upstream prematurely closed connection"). Peers close a
- * connection that was sent GOAWAY once their last response is in, so waiting for their FIN costs
- * nothing; one that stays silent is closed after `waitMs`.
+ * connection that was sent GOAWAY once their last response is in, so the wait is usually over at
+ * once; a peer that stays silent (or one whose session is destroyed on a protocol error while it
+ * keeps the connection open) is closed after `waitMs`.
  */
 export function finAfterPeer(socket: Socket, waitMs: number): void {
   const end = socket.end;
@@ -25,7 +26,8 @@ export function finAfterPeer(socket: Socket, waitMs: number): void {
       clearTimeout(timer);
       socket.off("end", go);
       socket.off("close", go);
-      Reflect.apply(end, socket, args);
+      // Closed meanwhile: there is nothing left to end.
+      if (!socket.destroyed) Reflect.apply(end, socket, args);
     }
     return socket;
   } as Socket["end"];

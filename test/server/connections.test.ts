@@ -163,13 +163,13 @@ describe("shutdown and new connections", () => {
     };
     peer.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(0x4, 0, 0, Buffer.alloc(0))]));
     const settingsFrame = 0x4;
-    await expect.poll(() => frameTypes.includes(settingsFrame)).toBe(true);
+    await expect.poll(() => frameTypes.includes(settingsFrame), { timeout: 5_000 }).toBe(true);
     const closed = own.close(5_000);
     // Sent as the drain begins: served, then the connection is told to go away.
     peer.write(frame(0x1, 0x5, 1, block));
     const goAwayFrame = 0x7;
     const headersFrame = 0x1;
-    await expect.poll(() => frameTypes.includes(goAwayFrame) && frameTypes.includes(headersFrame)).toBe(true);
+    await expect.poll(() => frameTypes.includes(goAwayFrame) && frameTypes.includes(headersFrame), { timeout: 5_000 }).toBe(true);
     // Everything is answered, and the server still waits for the peer to close first.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(serverEnded).toBe(false);
