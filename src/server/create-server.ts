@@ -406,7 +406,8 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
         listener.close();
         for (const extension of extensions) extension.shutdown?.();
         // Open HTTP/2 connections are told to go away without losing a request in flight; HTTP/1.1
-        // tool calls are refused with 503 from now on. Calls already let in finish first.
+        // tool calls are refused from now on (503, or a trusted proxy's connection closed
+        // unanswered). Calls already let in finish first.
         for (const session of sessions) retire(session);
         await Promise.all(retirements);
         await until(() => admitted === 0, deadline);
