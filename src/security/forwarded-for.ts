@@ -8,12 +8,15 @@ function unmapped(address: string): string {
   return mapped?.[1] ?? address;
 }
 
+/** Whether a socket's peer address is one of the trusted proxies. */
+export type TrustedProxyMatcher = (address: string | undefined) => boolean;
+
 /**
  * Creates the test for `server.trustedProxies` (addresses or CIDR ranges such as "10.0.0.0/8"
  * or "fd00::/8"): whether a socket's peer is one of the operator's own proxies. Throws on an
  * entry that is neither an address nor a range.
  */
-export function createTrustedProxyMatcher(trustedProxies: readonly string[]): (address: string | undefined) => boolean {
+export function createTrustedProxyMatcher(trustedProxies: readonly string[]): TrustedProxyMatcher {
   if (trustedProxies.length === 0) return () => false;
   const trusted = new BlockList();
   for (const entry of trustedProxies) {
@@ -39,11 +42,12 @@ export function createTrustedProxyMatcher(trustedProxies: readonly string[]): (a
  * X-Forwarded-For is read from the right, skipping trusted proxies, as nginx's
  * `real_ip_recursive on` does: the first address no trusted proxy vouches for is the client. A
  * request from an untrusted socket keeps its socket address, so a client cannot pick its own by
- * sending the header. Throws on an entry that is neither an address nor a range.
+ * sending the header. Takes the list, or a matcher made from it already (so it is parsed once).
+ * Throws on an entry that is neither an address nor a range.
  */
-export function createClientAddressResolver(trustedProxies: readonly string[]): ClientAddressResolver {
-  if (trustedProxies.length === 0) return (socketAddress) => socketAddress;
-  const isTrusted = createTrustedProxyMatcher(trustedProxies);
+export function createClientAddressResolver(trustedProxies: readonly string[] | TrustedProxyMatcher): ClientAddressResolver {
+  if (typeof trustedProxies !== "function" && trustedProxies.length === 0) return (socketAddress) => socketAddress;
+  const isTrusted = typeof trustedProxies === "function" ? trustedProxies : createTrustedProxyMatcher(trustedProxies);
   return (socketAddress, forwardedFor) => {
     if (socketAddress === undefined || forwardedFor === undefined || !isTrusted(socketAddress)) return socketAddress;
     const hops = (typeof forwardedFor === "string" ? [forwardedFor] : forwardedFor)

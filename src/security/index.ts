@@ -11,5 +11,5 @@ export { createApiKeyVerifier, hashApiKey, type ApiKeyEntry } from "./api-keys.j
 export { createJwtVerifier, type JwtOptions, type JwtVerifier, type JwtAlgorithm } from "./jwt.js";
 export { createAuthenticator, type AuthenticatorOptions } from "./authenticator.js";
 export { clientAddressKey } from "./client-address.js";
-export { createClientAddressResolver, createTrustedProxyMatcher, type ClientAddressResolver } from "./forwarded-for.js";
+export { createClientAddressResolver, createTrustedProxyMatcher, type ClientAddressResolver, type TrustedProxyMatcher } from "./forwarded-for.js";
 export { createOriginPolicy, isLoopbackHost, type OriginPolicy, type OriginPolicyOptions, type OriginVerdict } from "./origin-policy.js";

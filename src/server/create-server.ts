@@ -190,8 +190,8 @@ export function createToolwireServer(options: ToolwireServerOptions = {}): Toolw
   });
 
   const gate = createRequestGate(services);
-  const resolveClientAddress = options.trustedProxies?.length ? createClientAddressResolver(options.trustedProxies) : undefined;
   const isTrustedProxy = createTrustedProxyMatcher(options.trustedProxies ?? []);
+  const resolveClientAddress = options.trustedProxies?.length ? createClientAddressResolver(isTrustedProxy) : undefined;
   const handler: typeof connectHandler = (req, res) => {
     // Node enforces the header cap on HTTP/1.1 (431) but only advertises it on HTTP/2.
     if (req.httpVersionMajor === 2 && headerBytes(req.rawHeaders) > maxHeaderBytes) {
