@@ -93,6 +93,14 @@ export interface ToolwireConfig {
      */
     headersTimeoutMs?: number;
     /**
+     * Time a client has to deliver a request's whole body once its headers are in; a slower body is answered deadline_exceeded (HTTP 408) and its stream or connection closed (default 30000).
+     */
+    requestBodyTimeoutMs?: number;
+    /**
+     * Connections served at once; requests on connections past it are answered unavailable (503, Retry-After) and closed, and past twice it the port stops accepting (default 10000).
+     */
+    maxConnections?: number;
+    /**
      * Idle HTTP/1.1 keep-alive connections and HTTP/2 sessions are closed after this long (default 30000).
      */
     idleTimeoutMs?: number;

@@ -38,6 +38,8 @@ export interface ServerSettings {
     readonly defaultMaxConcurrency?: number | undefined;
     readonly maxStreamDurationMs?: number | undefined;
     readonly headersTimeoutMs?: number | undefined;
+    readonly requestBodyTimeoutMs?: number | undefined;
+    readonly maxConnections?: number | undefined;
     readonly idleTimeoutMs?: number | undefined;
     readonly maxHeaderBytes?: number | undefined;
     readonly maxConcurrentStreams?: number | undefined;

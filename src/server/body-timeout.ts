@@ -12,7 +12,7 @@ export function limitBodyTime(req: EdgeRequest, res: EdgeResponse, timeoutMs: nu
   const refusal: Refusal = {
     status: 408,
     code: "deadline_exceeded",
-    message: `the request body did not arrive within ${timeoutMs} ms (server.requestBodyTimeoutMs); send it at once`,
+    message: `the request body did not arrive within ${timeoutMs} ms (limits.requestBodyTimeoutMs); send it at once`,
     closeConnection: true,
   };
   const timer = setTimeout(() => {

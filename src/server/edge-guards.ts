@@ -39,14 +39,14 @@ export function headerSizeGuard(maxHeaderBytes: number): EdgeGuard {
 export type OverCapCheck = (req: EdgeRequest) => boolean;
 
 /**
- * Refuses requests on connections accepted over `server.maxConnections` with unavailable and
+ * Refuses requests on connections accepted over `limits.maxConnections` with unavailable and
  * closes them, so a client retries later or elsewhere instead of the server running out of sockets.
  */
 export function connectionCapGuard(isOverCap: OverCapCheck, maxConnections: number): EdgeGuard {
   const refusal: Refusal = {
     status: 503,
     code: "unavailable",
-    message: `the server has reached its limit of ${maxConnections} open connections (server.maxConnections); retry shortly`,
+    message: `the server has reached its limit of ${maxConnections} open connections (limits.maxConnections); retry shortly`,
     headers: { "retry-after": "1" },
     closeConnection: true,
   };

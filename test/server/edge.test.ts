@@ -101,7 +101,7 @@ describe("request bodies that trickle in", () => {
       5_000,
     );
     expect(reply.status).toBe(408);
-    expect(JSON.parse(reply.body)).toEqual({ code: "deadline_exceeded", message: expect.stringContaining("server.requestBodyTimeoutMs") });
+    expect(JSON.parse(reply.body)).toEqual({ code: "deadline_exceeded", message: expect.stringContaining("limits.requestBodyTimeoutMs") });
     expect(reply.closed).toBe(true);
   });
 
@@ -143,7 +143,7 @@ describe("request bodies that trickle in", () => {
 });
 
 describe("the connection cap", () => {
-  it("refuses requests on connections past server.maxConnections with unavailable, and serves again once connections close", async () => {
+  it("refuses requests on connections past limits.maxConnections with unavailable, and serves again once connections close", async () => {
     const capped = await startServer({ tools: [echo], maxConnections: 2 });
     const held = [await openSocket(capped.port), await openSocket(capped.port)];
     try {
@@ -153,7 +153,7 @@ describe("the connection cap", () => {
       );
       expect(reply.status).toBe(503);
       expect(reply.headers["retry-after"]).toBe("1");
-      expect(JSON.parse(reply.body)).toEqual({ code: "unavailable", message: expect.stringContaining("limit of 2 open connections (server.maxConnections)") });
+      expect(JSON.parse(reply.body)).toEqual({ code: "unavailable", message: expect.stringContaining("limit of 2 open connections (limits.maxConnections)") });
       expect(reply.closed).toBe(true);
 
       const grpc = createClient(ToolService, createGrpcTransport({ baseUrl: capped.url }));
@@ -162,7 +162,7 @@ describe("the connection cap", () => {
         (err: unknown) => ConnectError.from(err),
       );
       expect(refused?.code).toBe(Code.Unavailable);
-      expect(refused?.rawMessage).toContain("server.maxConnections");
+      expect(refused?.rawMessage).toContain("limits.maxConnections");
 
       for (const socket of held) socket.destroy();
       await expect
