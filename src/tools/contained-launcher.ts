@@ -1,11 +1,12 @@
-/** What the launcher runs, passed to it as JSON in argv[1]. */
+/**
+ * What the launcher runs, passed to it as JSON in argv[1]; the program's arguments follow as
+ * arguments of their own, since Linux caps one argument at 128 KiB.
+ */
 export interface LaunchSpec {
   /** The file to run. */
   readonly command: string;
   /** Its argv[0]. */
   readonly argv0: string;
-  /** Its arguments. */
-  readonly args: readonly string[];
   /** Its environment (the launcher itself runs with an empty one, so NODE_OPTIONS cannot reach it). */
   readonly env: NodeJS.ProcessEnv;
   /** A cgroup v2 directory the launcher moves itself into before starting the program. */
@@ -18,7 +19,7 @@ export type LaunchStatus =
   | { readonly error: string; readonly message: string };
 
 /**
- * Source of the launcher, run as `node -e <source> -- <spec JSON>` with the status pipe on fd 3.
+ * Source of the launcher, run as `node -e <source> -- <spec JSON> <args…>` with the status pipe on fd 3.
  * It exists for three reasons: `unshare` cannot set the program's argv[0] (busybox applets need
  * it); inside a PID namespace the first process is init, which ignores SIGTERM without a handler
  * and cannot re-raise a signal to report it, so the program must be its child; and joining a
@@ -38,7 +39,7 @@ if (spec.cgroup !== undefined) {
   catch (err) { report({ error: "ECGROUP", message: "cannot join cgroup " + spec.cgroup + ": " + err.message }); process.exit(125); }
 }
 // fd 3 "ignore": the status pipe does not reach the program.
-const child = spawn(spec.command, spec.args, { argv0: spec.argv0, env: spec.env, stdio: ["inherit", "inherit", "inherit", "ignore"] });
+const child = spawn(spec.command, process.argv.slice(2), { argv0: spec.argv0, env: spec.env, stdio: ["inherit", "inherit", "inherit", "ignore"] });
 child.once("error", (err) => { report({ error: err.code ?? "", message: err.message }); process.exit(127); });
 child.once("exit", (code, signal) => { report({ code, signal }); process.exit(code ?? 128); });
 `;

@@ -97,11 +97,10 @@ function spawnContained(options: RunProcessOptions, containment: Containment, cg
   const spec: LaunchSpec = {
     command: options.command,
     argv0: options.argv0 ?? options.command,
-    args: options.args,
     env: options.env,
     ...(cgroup === undefined ? {} : { cgroup: cgroup.path }),
   };
-  const launcher = [process.execPath, "-e", launcherSource, "--", JSON.stringify(spec)];
+  const launcher = [process.execPath, "-e", launcherSource, "--", JSON.stringify(spec), ...options.args];
   const [file, ...args] = containment.kind === "pid-namespace" ? [containment.unshare, ...containment.flags, "--", ...launcher] : launcher;
   // fd 3 carries the launcher's report of how the program ended.
   return spawn(file!, args, { ...common, env: {}, stdio: ["pipe", "pipe", "pipe", "pipe"] });
