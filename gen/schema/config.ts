@@ -314,6 +314,26 @@ export interface ToolwireConfig {
     pretty?: boolean;
   };
   /**
+   * Settings of built-in tools.
+   */
+  tools?: {
+    /**
+     * The execute_command tool.
+     */
+    executeCommand?: {
+      /**
+       * Allow-list: the only programs that may run, by base name (e.g. "git", "ls"); both the name a caller gives and the file it really is (symbolic links resolved) must be listed. The deny-list still applies. Default: any program the deny-list lets through.
+       *
+       * @maxItems 10000
+       */
+      allowCommands?: string[];
+      /**
+       * Most bytes stdout and stderr together take in a JSON response, escaping included, counting both copies (structured content and JSON text); longer output is cut and flagged truncated (default 1048576).
+       */
+      maxResponseBytes?: number;
+    };
+  };
+  /**
    * Directories of tool plugins.
    */
   pluginDirs?: string[];
