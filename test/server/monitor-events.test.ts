@@ -279,7 +279,11 @@ describe("WatchEvents", () => {
       for (let i = 0; i < 10; i++) await tools.callTool({ name: "echo", arguments: { message } });
       const client = monitorClient(small.url, createGrpcTransport({ baseUrl: small.url }));
       const opening = await firstHeartbeat(client);
-      const err = await readWatch((signal) => client.watchEvents({ afterSequence: opening - 20n }, { signal }));
+      // Stops at the newest event should the replay (wrongly) succeed, rather than tail forever.
+      const err = await readWatch(
+        (signal) => client.watchEvents({ afterSequence: opening - 20n }, { signal }),
+        (events) => events.at(-1)?.sequence === opening,
+      );
       expect(err.error?.code).toBe(Code.OutOfRange);
       expect(err.error?.findDetails(ErrorInfoSchema)[0]?.reason).toBe("EVENTS_OUT_OF_RANGE");
       const held = await readWatch(
