@@ -64,7 +64,7 @@ export interface MonitoringOptions {
   readonly protocols?: readonly string[] | undefined;
   /** Other services on the server, for reflection and health (ToolService and the monitoring ones are always included). */
   readonly services?: readonly DescService[] | undefined;
-  /** The event store; default the in-memory ring buffer of `replayBufferSize` events. */
+  /** The event store; default the in-memory ring buffer of `replayBufferSize` events and `replayBufferBytes` bytes. */
   readonly eventStore?: ((server: ServerContext) => EventStore) | undefined;
   /**
    * A shared backend (createRedisCluster) making several instances one cluster: its event store
