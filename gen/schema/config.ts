@@ -287,9 +287,17 @@ export interface ToolwireConfig {
      */
     level?: "public" | "authenticated" | "restricted" | "admin";
     /**
-     * Put call arguments into events (default false).
+     * Put call arguments into events (default false). Only watchers who may list a tool read its events.
      */
     includeArguments?: boolean;
+    /**
+     * About how many bytes the in-memory replay buffer may hold (event text plus the JSON of arguments; default 67108864, 64 MiB). The oldest events go first, as beyond its 10000 events; resuming before them answers out_of_range.
+     */
+    eventBufferBytes?: number;
+    /**
+     * Longest JSON of arguments one event carries (default 65536); longer arguments are replaced by {"$truncated": {"bytes": n, "maxBytes": max}}.
+     */
+    eventArgumentsMaxBytes?: number;
   };
   /**
    * The MCP endpoint at /mcp.

@@ -18,6 +18,10 @@ export type ServeSettings = Omit<ToolwireServerOptions, "tools" | "extensions" |
   readonly monitoringLevel?: SecurityLevelName;
   /** Whether events carry call arguments (default false). */
   readonly eventArguments?: boolean;
+  /** Bytes the in-memory replay buffer may hold, about (default 64 MiB). */
+  readonly eventBufferBytes?: number | undefined;
+  /** Longest JSON of arguments one event carries (default 64 KiB). */
+  readonly eventArgumentsMaxBytes?: number | undefined;
   /** Plugin directories whose tools are served beside the built-in ones. */
   readonly pluginDirs?: readonly string[];
   /** Whether /mcp keeps 2025-era sessions (default false: stateless). */
@@ -39,13 +43,13 @@ export type ComposedServer = ToolwireServer & {
  * test builds its server here too, so the documented commands run against what users run.
  */
 export function composeServer(settings: ServeSettings): ComposedServer {
-  const { monitoringLevel: _level, eventArguments: _arguments, pluginDirs = [], mcpSessions = false, cluster, executeCommand, ...options } = settings;
+  const { monitoringLevel: _level, eventArguments: _arguments, eventBufferBytes, eventArgumentsMaxBytes, pluginDirs = [], mcpSessions = false, cluster, executeCommand, ...options } = settings;
   const registry = options.registry ?? createToolRegistry();
   const plugins = createPluginManager({ registry, dirs: pluginDirs, logger: settings.logger });
   // Every surface beyond ToolService and /health plugs in here, one line each.
   const extensions: ServerExtensionFactory[] = [
     createRegistryAdmin({ plugins }),
-    createMonitoring({ access: { events: settings.monitoringLevel, stats: settings.monitoringLevel, metrics: settings.monitoringLevel }, includeArguments: settings.eventArguments, protocols: ["connect", "grpc", "grpc-web", "sse", "mcp"], services: [RegistryService], cluster }),
+    createMonitoring({ access: { events: settings.monitoringLevel, stats: settings.monitoringLevel, metrics: settings.monitoringLevel }, includeArguments: settings.eventArguments, replayBufferBytes: eventBufferBytes, maxEventArgumentBytes: eventArgumentsMaxBytes, protocols: ["connect", "grpc", "grpc-web", "sse", "mcp"], services: [RegistryService], cluster }),
     createMcpEndpoint({ sessions: mcpSessions }),
   ];
   return Object.assign(createToolwireServer({ ...options, registry, tools: createBuiltinTools({ executeCommand }), extensions }), { plugins });

@@ -126,6 +126,8 @@ export function registerServeCommand(program: Command): void {
         requestLimits: settings.requestLimits,
         monitoringLevel: settings.monitoring.level,
         eventArguments: settings.monitoring.includeArguments,
+        eventBufferBytes: settings.monitoring.eventBufferBytes,
+        eventArgumentsMaxBytes: settings.monitoring.eventArgumentsMaxBytes,
         pluginDirs: settings.pluginDirs,
         mcpSessions: settings.mcpSessions,
         executeCommand: settings.executeCommand,

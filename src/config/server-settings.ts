@@ -52,8 +52,15 @@ export interface ServerSettings {
   readonly requestLimits: RequestLimits;
   /** Log level and format. */
   readonly logging: { readonly level: string; readonly pretty: boolean };
-  /** Who may read monitoring data, and whether events carry arguments. */
-  readonly monitoring: { readonly level: SecurityLevelName; readonly includeArguments: boolean };
+  /** Who may read monitoring data, whether events carry arguments, and how much memory events may hold. */
+  readonly monitoring: {
+    readonly level: SecurityLevelName;
+    readonly includeArguments: boolean;
+    /** Bytes the in-memory replay buffer may hold, about; undefined: the default (64 MiB). */
+    readonly eventBufferBytes?: number | undefined;
+    /** Longest JSON of arguments one event carries; undefined: the default (64 KiB). */
+    readonly eventArgumentsMaxBytes?: number | undefined;
+  };
   /** Whether /mcp keeps 2025-era sessions. */
   readonly mcpSessions: boolean;
   /** Plugin directories, resolved against the config file's directory. */
@@ -164,6 +171,8 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
     monitoring: {
       level: config.monitoring?.level ?? ((config.auth?.apiKeys?.length ?? 0) > 0 || config.auth?.jwt !== undefined ? "authenticated" : "public"),
       includeArguments: config.monitoring?.includeArguments ?? false,
+      eventBufferBytes: config.monitoring?.eventBufferBytes,
+      eventArgumentsMaxBytes: config.monitoring?.eventArgumentsMaxBytes,
     },
     mcpSessions: config.mcp?.sessions ?? false,
     pluginDirs: (config.pluginDirs ?? []).map((dir) => resolve(context.baseDir, dir)),

@@ -37,6 +37,11 @@ export interface SubscribeOptions extends EventFilter {
   readonly afterSequence?: number | undefined;
   /** Ends the subscription when aborted (the client went away). */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Which events this subscriber may read at all (its principal's view), applied like the
+   * filter to replayed and live events alike; absent means every event.
+   */
+  readonly visible?: ((event: ToolwireEvent) => boolean) | undefined;
 }
 
 /**
@@ -127,7 +132,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
         await store.ready();
         if (shutDown) throw eventsShuttingDown(undefined);
       }
-      const subscription = new Subscription(bus, compileEventFilter(subscribeOptions), afterSequence ?? store.newestSequence);
+      const subscription = new Subscription(bus, acceptor(subscribeOptions), afterSequence ?? store.newestSequence);
       // Listen before reading the history, so nothing published in between falls in a gap;
       // what arrives twice is skipped by sequence.
       subscriptions.add(subscription);
@@ -183,6 +188,13 @@ export function createEventBus(options: EventBusOptions): EventBus {
       await store.close();
     },
   };
+}
+
+/** The subscriber's filter and what it may see, as one predicate. */
+function acceptor(options: SubscribeOptions): (event: ToolwireEvent) => boolean {
+  const wanted = compileEventFilter(options);
+  const { visible } = options;
+  return visible === undefined ? wanted : (event) => visible(event) && wanted(event);
 }
 
 /** What a subscription needs from its bus. */

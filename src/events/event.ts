@@ -1,4 +1,5 @@
 import type { JsonObject } from "@bufbuild/protobuf";
+import type { SecurityLevelName } from "../security/security-level.js";
 
 /** Every kind of event a server publishes, as named in logs, SSE and filters. */
 export const eventTypeNames = [
@@ -23,6 +24,19 @@ export function isEventTypeName(value: string): value is EventTypeName {
   return (eventTypeNames as readonly string[]).includes(value);
 }
 
+/**
+ * Who may read a tool's events: what authorization knows of the tool the event concerns,
+ * taken when the event was made, so that a reader sees the events of the tools it may list
+ * (restricted ones need a grant, admin sees all) even after the tool is gone or on an instance
+ * that does not serve it.
+ */
+export interface EventVisibility {
+  /** The tool's security level. */
+  readonly securityLevel: SecurityLevelName;
+  /** The tool's category, for `category:<name>` grants. */
+  readonly category: string | undefined;
+}
+
 /** An event before the store gives it a sequence number and a time. */
 export interface EventDraft {
   /** What happened. */
@@ -45,6 +59,11 @@ export interface EventDraft {
   readonly status: ServerStatusName | undefined;
   /** The call's arguments, only when the server is configured to include them. */
   readonly arguments: JsonObject | undefined;
+  /**
+   * Who may read a tool event (never sent to watchers); absent on events that concern no tool.
+   * A tool event without it is read by admins only.
+   */
+  readonly visibility?: EventVisibility | undefined;
 }
 
 /** One thing that happened on a server, as stored and delivered. */
@@ -77,5 +96,6 @@ export function stampEvent(draft: EventDraft, sequence: number, time: number, se
     durationMs: draft.durationMs ?? undefined,
     status: draft.status ?? undefined,
     arguments: draft.arguments ?? undefined,
+    visibility: draft.visibility ?? undefined,
   };
 }

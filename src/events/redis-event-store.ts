@@ -26,6 +26,11 @@ export interface RedisEventStoreOptions {
    */
   readonly bufferSize?: number | undefined;
   /**
+   * Most bytes (of the events' JSON) held locally while Redis is away (default 64 MiB); beyond
+   * it the oldest are dropped as beyond `bufferSize`, but the newest event is always kept.
+   */
+  readonly bufferBytes?: number | undefined;
+  /**
    * How long one XREAD blocks, in ms (default 2 000); also bounds how long close() waits, and how
    * long a watch waits for the store to join the stream after start.
    */
@@ -171,11 +176,13 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
   // How far past the age the head may get before a scan: 1 % of the age, at most 1 s.
   const trimSlackMs = Math.min(Math.floor(maxAgeMs / 100), 1_000);
   const bufferSize = options.bufferSize ?? 10_000;
+  const bufferBytes = options.bufferBytes ?? 64 * 1024 * 1024;
   const blockMs = options.blockMs ?? 2_000;
   const now = options.now ?? Date.now;
   const report = (err: unknown) => options.onError?.(err instanceof Error ? err : new Error(String(err)));
   if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`event stream length must be a whole number ≥ 1, got ${maxLength}`);
   if (!Number.isInteger(bufferSize) || bufferSize < 1) throw new RangeError(`event buffer size must be a whole number ≥ 1, got ${bufferSize}`);
+  if (!Number.isSafeInteger(bufferBytes) || bufferBytes < 1) throw new RangeError(`event buffer byte bound must be a whole number ≥ 1, got ${bufferBytes}`);
   if (options.maxAgeMs !== undefined && (!Number.isInteger(maxAgeMs) || maxAgeMs < 1)) throw new RangeError(`event maximum age must be a whole number of ms ≥ 1, got ${maxAgeMs}`);
 
   // A blocking XREAD holds its connection, so tailing gets its own; it retries forever and keeps
@@ -188,6 +195,8 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
   let listeners: readonly ((event: ToolwireEvent) => void)[] = [];
   let gapListeners: readonly ((after: number, oldest: number, newest: number) => void)[] = [];
   let pending: string[] = [];
+  // Length of the JSON texts in `pending`, together.
+  let pendingBytes = 0;
   let lostSinceFlush = 0;
   let lost = 0;
   let newest = 0;
@@ -285,6 +294,7 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
           continue;
         }
         lostSinceFlush -= skipped;
+        pendingBytes -= textLength(batch);
         pending = pending.slice(batch.length);
       }
     } finally {
@@ -330,11 +340,20 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
       if (closed) return;
       // Redis numbers the event when it adds it; the stored fields are all the rest.
       const { sequence: _unnumbered, ...stored } = stampEvent(draft, 0, now(), serverId);
-      pending.push(JSON.stringify(stored));
-      if (pending.length > bufferSize) {
+      const json = JSON.stringify(stored);
+      pending.push(json);
+      pendingBytes += json.length;
+      // The oldest beyond the count, then while the rest is over the byte bound: events with
+      // large arguments must not grow the buffer to gigabytes either.
+      let drop = 0;
+      let dropBytes = 0;
+      while (drop < pending.length - 1 && (pending.length - drop > bufferSize || pendingBytes - dropBytes > bufferBytes)) {
+        dropBytes += (pending[drop++] as string).length;
+      }
+      if (drop > 0) {
         // Bounded memory while Redis is away: the oldest go, and their numbers are skipped.
-        const drop = pending.length - bufferSize;
         pending = pending.slice(drop);
+        pendingBytes -= dropBytes;
         lostSinceFlush += drop;
         lost += drop;
       }
@@ -405,6 +424,12 @@ export function createRedisEventStore(options: RedisEventStoreOptions): RedisEve
       await tailing.catch(() => undefined);
     },
   };
+}
+
+function textLength(texts: readonly string[]): number {
+  let length = 0;
+  for (const text of texts) length += text.length;
+  return length;
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Level, Logger } from "pino";
 import type { CallObserver, CallOutcome, ObservedCall } from "../runtime/call-pipeline.js";
+import { refusalReason } from "../runtime/refusal-reason.js";
 
 /** Codes that are the server's trouble rather than the caller's: logged at error. */
 const serverFaults = new Set(["internal", "unknown", "data_loss", "unimplemented"]);
@@ -22,7 +23,8 @@ function bounded(text: string, max = 128): string {
  * Creates the observer that writes one line per call: request id, tool, version, caller id,
  * protocol, peer address, code and duration. Refusals (unauthenticated, permission_denied,
  * resource_exhausted) are warnings carrying the reason — this is the audit log of denials and
- * limit hits. Lines carry no arguments, results or headers, so never a credential.
+ * limit hits. Lines carry no arguments, results or headers, so never a credential, and name no
+ * argument property of a tool the caller was not allowed (see refusalReason).
  */
 export function createCallLogObserver(logger: Logger): CallObserver {
   return {
@@ -39,7 +41,7 @@ export function createCallLogObserver(logger: Logger): CallObserver {
         code: outcome.code,
         durationMs: Math.round(outcome.durationMs * 1000) / 1000,
       };
-      if (outcome.error !== undefined) line.reason = bounded(outcome.error.rawMessage, 500);
+      if (outcome.error !== undefined) line.reason = bounded(refusalReason(call, outcome.error), 500);
       logger[level](line, "tool call");
     },
   };

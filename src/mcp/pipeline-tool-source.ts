@@ -1,6 +1,6 @@
 import type { ToolRegistry } from "../registry/tool-registry.js";
 import type { CallPipeline } from "../runtime/call-pipeline.js";
-import { listTools } from "../runtime/tool-listing.js";
+import { listTools, visibleTools } from "../runtime/tool-listing.js";
 import { mcpToolOfRegistered } from "./mcp-tool.js";
 import type { McpToolSource } from "./tool-source.js";
 
@@ -26,7 +26,7 @@ export function createPipelineToolSource(
   return {
     async listTools(identity, cursor) {
       const principal = identity.principal ?? (await pipeline.authenticate(identity.caller));
-      const visible = registry.list().filter((tool) => pipeline.canCall(principal, tool));
+      const visible = visibleTools(registry.list(), principal);
       const page = listTools(visible, { pageSize, ...(cursor === undefined ? {} : { pageToken: cursor }) });
       return { tools: page.tools.map(mcpToolOfRegistered), nextCursor: page.nextPageToken || undefined };
     },

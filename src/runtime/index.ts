@@ -13,4 +13,4 @@ export {
 export { codeName } from "./code-name.js";
 export type { CallerInfo, Authenticator } from "./caller.js";
 export * as errors from "./errors.js";
-export { listTools, type ToolListFilter, type ToolListPage } from "./tool-listing.js";
+export { listTools, mayList, visibleTools, type ToolListFilter, type ToolListPage } from "./tool-listing.js";

@@ -1,6 +1,21 @@
 import { createHash } from "node:crypto";
 import type { RegisteredTool } from "../registry/tool-registry.js";
+import { checkAccess, type AuthorizationTarget } from "../security/authorize.js";
+import type { Principal } from "../security/principal.js";
 import { badRequest } from "./errors.js";
+
+/**
+ * Whether `principal` may see a tool in listings, and everything about it elsewhere (its events
+ * among them): exactly when it may call it, so restricted tools need a grant and admin sees all.
+ */
+export function mayList(principal: Principal, tool: AuthorizationTarget): boolean {
+  return checkAccess(principal, tool) === undefined;
+}
+
+/** The tools among `tools` that `principal` may list (see {@link mayList}). */
+export function visibleTools(tools: readonly RegisteredTool[], principal: Principal): RegisteredTool[] {
+  return tools.filter((t) => mayList(principal, { name: t.name, securityLevel: t.securityLevel, category: t.manifest.category }));
+}
 
 /** Filters of a tool listing; every one optional. */
 export interface ToolListFilter {

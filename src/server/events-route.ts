@@ -4,6 +4,7 @@ import { eventTypeNames, isEventTypeName, type EventTypeName } from "../events/e
 import { codeName } from "../runtime/code-name.js";
 import { callerFromRequest } from "./caller-info.js";
 import { eventToJson } from "./event-convert.js";
+import { subscribeReader } from "./event-visibility.js";
 import { writeJsonError } from "./health.js";
 import type { MonitorAccess } from "./monitor-access.js";
 import { writeConnectError } from "./plain-errors.js";
@@ -112,9 +113,9 @@ function drained(res: StreamResponse, signal: AbortSignal): Promise<void> {
 /**
  * Creates `GET /events`: the event stream as Server-Sent Events (`id:` is the sequence,
  * `event:` the type, `data:` the event as protobuf JSON; heartbeats are comments), for
- * `curl -N` and browsers' EventSource. A stream that cannot go on (a slow reader cut off,
- * shutdown) ends with an `event: stream_error` carrying `{code, message}`; EventSource then
- * reconnects with Last-Event-ID and resumes.
+ * `curl -N` and browsers' EventSource. A caller reads only the events of tools it may list. A
+ * stream that cannot go on (a slow reader cut off, shutdown) ends with an `event: stream_error`
+ * carrying `{code, message}`; EventSource then reconnects with Last-Event-ID and resumes.
  */
 export function createEventsRoute(deps: {
   /** Events to stream. */
@@ -142,8 +143,8 @@ export function createEventsRoute(deps: {
       try {
         const lastEventId = req.headers["last-event-id"];
         query = parseEventsQuery(req.url ?? "/events", Array.isArray(lastEventId) ? lastEventId[0] : lastEventId);
-        await access.check("events", callerFromRequest(req, "sse"));
-        subscription = await bus.subscribe({ ...query, signal: lifetime.signal });
+        const reader = await access.check("events", callerFromRequest(req, "sse"));
+        subscription = await subscribeReader(bus, reader, { ...query, signal: lifetime.signal });
       } catch (err) {
         if (!controller.signal.aborted) writeConnectError(plainResponse, err);
         return;

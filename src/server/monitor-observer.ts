@@ -4,7 +4,11 @@ import { outcomeKind, type OutcomeKind } from "../metrics/call-outcome.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
 import type { UsageStats } from "../metrics/usage-stats.js";
 import type { ToolRegistry } from "../registry/tool-registry.js";
-import type { CallObserver } from "../runtime/call-pipeline.js";
+import type { CallObserver, ObservedCall } from "../runtime/call-pipeline.js";
+import { refusalReason } from "../runtime/refusal-reason.js";
+import { capEventArguments } from "../events/event-size.js";
+import type { EventVisibility } from "../events/event.js";
+import { nameVisibility, toolVisibility } from "./event-visibility.js";
 
 /** What {@link createMonitorObserver} records into. */
 export interface MonitorObserverDeps {
@@ -18,6 +22,11 @@ export interface MonitorObserverDeps {
   readonly metrics: ServerMetrics;
   /** Put the call's arguments into tool_called events (default false: they may hold secrets). */
   readonly includeArguments: boolean;
+  /**
+   * Longest JSON of arguments an event carries; longer ones are replaced by a
+   * `{"$truncated": {bytes, maxBytes}}` marker (default 64 KiB).
+   */
+  readonly maxArgumentBytes?: number | undefined;
   /** Also told about every ended call (the per-call log line). */
   readonly next?: CallObserver | undefined;
 }
@@ -36,12 +45,18 @@ function bounded(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
+/** Who may read the events of `call`: those who may list its tool (see event-visibility.ts). */
+function callVisibility(registry: ToolRegistry, call: ObservedCall): EventVisibility {
+  return call.tool === undefined ? nameVisibility(registry, call.toolName) : toolVisibility(call.tool);
+}
+
 /**
  * Creates the one observer behind events, usage stats, metrics and the call log, so the
  * pipeline pays for one observer call per call phase whatever is watching.
  */
 export function createMonitorObserver(deps: MonitorObserverDeps): CallObserver {
   const { registry, bus, stats, metrics, includeArguments, next } = deps;
+  const maxArgumentBytes = deps.maxArgumentBytes ?? 64 * 1024;
   return {
     callStarted(call) {
       bus.publish({
@@ -54,7 +69,8 @@ export function createMonitorObserver(deps: MonitorObserverDeps): CallObserver {
         message: "",
         durationMs: undefined,
         status: undefined,
-        arguments: includeArguments ? call.arguments : undefined,
+        arguments: includeArguments && call.arguments !== undefined ? capEventArguments(call.arguments, maxArgumentBytes) : undefined,
+        visibility: callVisibility(registry, call),
       });
       next?.callStarted?.(call);
     },
@@ -77,10 +93,11 @@ export function createMonitorObserver(deps: MonitorObserverDeps): CallObserver {
         requestId: call.requestId,
         code: outcome.code,
         // An is_error result's text is the tool's answer to one caller, not for every watcher.
-        message: outcome.error === undefined ? (outcome.code === "tool_error" ? "the tool answered an error result" : "") : bounded(outcome.error.rawMessage, 300),
+        message: outcome.error === undefined ? (outcome.code === "tool_error" ? "the tool answered an error result" : "") : bounded(refusalReason(call, outcome.error), 300),
         durationMs: outcome.durationMs,
         status: undefined,
         arguments: undefined,
+        visibility: callVisibility(registry, call),
       });
       next?.callEnded?.(call, outcome);
     },

@@ -16,6 +16,7 @@ import type { ToolRegistry } from "../registry/tool-registry.js";
 import { version } from "../version.js";
 import { callerFromContext } from "./caller-info.js";
 import { eventToBinaryResponse, eventToProto, eventTypeFromProto, serverStatusToProto } from "./event-convert.js";
+import { subscribeReader } from "./event-visibility.js";
 import { summarizeLatency } from "../metrics/latency-window.js";
 import type { ToolUsageRecord } from "../metrics/usage-stats.js";
 import type { ClusterView, InstanceStats } from "./cluster-view.js";
@@ -71,7 +72,7 @@ export function createMonitorService(deps: MonitorServiceDeps): ServiceImpl<type
 
   return {
     async *watchEvents(req, ctx) {
-      await access.check("events", callerFromContext(ctx));
+      const reader = await access.check("events", callerFromContext(ctx));
       const types: EventTypeName[] = [];
       for (const type of req.types) {
         if (type === EventType.UNSPECIFIED) continue;
@@ -84,7 +85,7 @@ export function createMonitorService(deps: MonitorServiceDeps): ServiceImpl<type
       const afterSequence = req.afterSequence === undefined ? undefined : Number(req.afterSequence);
       const lifetime = createStreamLifetime(ctx.signal, server.maxStreamDurationMs, "watch again with after_sequence set to the last sequence received");
       try {
-        const subscription = await bus.subscribe({ types, tools: req.tools, afterSequence, signal: lifetime.signal });
+        const subscription = await subscribeReader(bus, reader, { types, tools: req.tools, afterSequence, signal: lifetime.signal });
         try {
           const binary = isBinaryRequest(ctx.requestHeader.get("content-type"));
           for await (const item of subscription) yield toWatchMessage(item, binary);

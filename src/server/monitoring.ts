@@ -14,6 +14,7 @@ import { createUsageStats } from "../metrics/usage-stats.js";
 import type { SecurityLevelName } from "../security/security-level.js";
 import { version } from "../version.js";
 import { createEventsRoute } from "./events-route.js";
+import { toolVisibility } from "./event-visibility.js";
 import { createHealthService, createHealthStatus } from "./health-service.js";
 import { createMetricsRoute } from "./metrics-route.js";
 import { createMonitorAccess, type MonitorSurface } from "./monitor-access.js";
@@ -27,12 +28,26 @@ import type { ServerContext, ServerExtensionFactory } from "./server-extension.j
 export interface MonitoringOptions {
   /** Events kept for replay (WatchEvents after_sequence, SSE Last-Event-ID); default 10 000. */
   readonly replayBufferSize?: number | undefined;
+  /**
+   * Bytes the events kept for replay may hold, about (their text and the JSON of their
+   * arguments); the oldest go first, as for `replayBufferSize`. Default 64 MiB.
+   */
+  readonly replayBufferBytes?: number | undefined;
   /** Events that may wait for one subscriber before it is cut off as too slow; default 1024. */
   readonly subscriberQueueSize?: number | undefined;
   /** How often idle event streams get a heartbeat, in ms (keeps proxies from closing them); default 15 000. */
   readonly heartbeatIntervalMs?: number | undefined;
-  /** Put call arguments into tool_called events; default false, since arguments may hold secrets. */
+  /**
+   * Put call arguments into tool_called events; default false, since arguments may hold secrets.
+   * Only watchers who may list the tool read them, as every event of a tool.
+   */
   readonly includeArguments?: boolean | undefined;
+  /**
+   * Longest JSON of arguments one event carries; longer arguments are replaced by
+   * `{"$truncated": {"bytes": n, "maxBytes": max}}`, so that one huge call cannot push every
+   * other event out of the replay buffer. Default 64 KiB.
+   */
+  readonly maxEventArgumentBytes?: number | undefined;
   /**
    * The security level each surface requires: `events` (WatchEvents, /events), `stats`
    * (GetStats, GetServerInfo) and `metrics` (/metrics). Default "public" for each. Health and
@@ -49,7 +64,7 @@ export interface MonitoringOptions {
   readonly protocols?: readonly string[] | undefined;
   /** Other services on the server, for reflection and health (ToolService and the monitoring ones are always included). */
   readonly services?: readonly DescService[] | undefined;
-  /** The event store; default the in-memory ring buffer of `replayBufferSize` events. */
+  /** The event store; default the in-memory ring buffer of `replayBufferSize` events and `replayBufferBytes` bytes. */
   readonly eventStore?: ((server: ServerContext) => EventStore) | undefined;
   /**
    * A shared backend (createRedisCluster) making several instances one cluster: its event store
@@ -73,6 +88,8 @@ function wholeNumber(value: number | undefined, fallback: number, name: string, 
  */
 export function createMonitoring(options: MonitoringOptions = {}): ServerExtensionFactory {
   const replayBufferSize = wholeNumber(options.replayBufferSize, 10_000, "replayBufferSize", 1);
+  const replayBufferBytes = wholeNumber(options.replayBufferBytes, 64 * 1024 * 1024, "replayBufferBytes", 1024);
+  const maxEventArgumentBytes = wholeNumber(options.maxEventArgumentBytes, 64 * 1024, "maxEventArgumentBytes", 64);
   const queueSize = wholeNumber(options.subscriberQueueSize, 1024, "subscriberQueueSize", 1);
   const heartbeatIntervalMs = wholeNumber(options.heartbeatIntervalMs, 15_000, "heartbeatIntervalMs", 0);
   const latencyWindow = wholeNumber(options.latencyWindow, 1024, "latencyWindow", 1);
@@ -85,7 +102,7 @@ export function createMonitoring(options: MonitoringOptions = {}): ServerExtensi
 
   return (server) => {
     const store =
-      options.cluster?.eventStore(server) ?? options.eventStore?.(server) ?? createMemoryEventStore({ serverId: server.serverId, capacity: replayBufferSize });
+      options.cluster?.eventStore(server) ?? options.eventStore?.(server) ?? createMemoryEventStore({ serverId: server.serverId, capacity: replayBufferSize, maxBytes: replayBufferBytes });
     const stats = createUsageStats({ windowSize: latencyWindow });
     let subscribers = () => 0;
     const metrics = createServerMetrics({
@@ -134,6 +151,7 @@ export function createMonitoring(options: MonitoringOptions = {}): ServerExtensi
         stats,
         metrics,
         includeArguments: options.includeArguments === true,
+        maxArgumentBytes: maxEventArgumentBytes,
         next: options.logCalls === false ? undefined : createCallLogObserver(server.logger),
       }),
     );
@@ -149,6 +167,7 @@ export function createMonitoring(options: MonitoringOptions = {}): ServerExtensi
         durationMs: undefined,
         status: undefined,
         arguments: undefined,
+        visibility: toolVisibility(change.tool),
       }),
     );
     publishStatus("serving", `serving ${server.registry.size} tools`);

@@ -3,7 +3,7 @@ import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@conn
 import { ToolService, type CallToolStreamResponseSchema } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
 import type { ToolRegistry } from "../registry/tool-registry.js";
 import type { CallPipeline, CallRequest } from "../runtime/call-pipeline.js";
-import { listTools } from "../runtime/tool-listing.js";
+import { listTools, visibleTools } from "../runtime/tool-listing.js";
 import { callerFromContext, requestIdFromContext } from "./caller-info.js";
 import { contentToProto, logLevelToProtoLevel, resultToProto, toolToProto } from "./proto-convert.js";
 import { createStreamQueue } from "./stream-queue.js";
@@ -41,7 +41,7 @@ export function createToolService(
   return {
     async listTools(req, ctx) {
       const principal = await pipeline.authenticate(callerFromContext(ctx));
-      const visible = registry.list().filter((t) => pipeline.canCall(principal, t));
+      const visible = visibleTools(registry.list(), principal);
       const page = listTools(visible, req);
       return {
         tools: page.tools.map((t) => toolToProto(t, registry.versions(t.name))),

@@ -88,6 +88,11 @@ describe("resolveServerSettings", () => {
     expect((await resolveConfig({ auth: { apiKeys }, monitoring: { level: "public" } })).monitoring.level).toBe("public");
   });
 
+  it("passes on the byte bounds of events: the replay buffer and one event's arguments", async () => {
+    const settings = await resolveConfig({ monitoring: { includeArguments: true, eventBufferBytes: 1_048_576, eventArgumentsMaxBytes: 4096 } });
+    expect(settings.monitoring).toEqual({ level: "public", includeArguments: true, eventBufferBytes: 1_048_576, eventArgumentsMaxBytes: 4096 });
+  });
+
   it("builds an authenticator from the configured API keys", async () => {
     const settings = await resolveConfig({ auth: { apiKeys: [{ id: "ci-bot", sha256: hashApiKey("tw_key"), level: "admin" }] } });
     expect(await settings.authenticate(bearer("tw_key"))).toEqual({ id: "ci-bot", level: "admin", grants: [], anonymous: false });

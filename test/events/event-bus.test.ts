@@ -245,4 +245,14 @@ describe("event bus", () => {
     await expect(iterate(subscription).next()).rejects.toThrow("an event subscription can be read only once");
     await b.close();
   });
+  it("hands a subscriber only the events its visibility predicate lets through, replayed and live alike", async () => {
+    const b = bus();
+    b.publish(draft("tool_called", "secret"));
+    b.publish(draft("tool_called", "open"));
+    const it = iterate(await b.subscribe({ afterSequence: 0, visible: (event) => event.toolName !== "secret" }));
+    b.publish(draft("tool_succeeded", "secret"));
+    b.publish(draft("tool_succeeded", "open"));
+    expect((await take(it, 2)).map((e) => `${e.type}:${e.toolName}`)).toEqual(["tool_called:open", "tool_succeeded:open"]);
+    await b.close();
+  });
 });
