@@ -4,7 +4,7 @@ export { createMcpEndpoint, type McpEndpointOptions } from "./mcp-endpoint.js";
 export { serveMcpOverStdio, type McpStdioServer, type StdioServeOptions } from "./stdio-server.js";
 export { createPipelineToolSource, type PipelineToolSourceOptions } from "./pipeline-tool-source.js";
 export { createRemoteToolSource, type RemoteToolSourceOptions } from "./remote-tool-source.js";
-export { createToolServerFactory, toMcpResult, type ToolServerFactory, type ToolServerOptions } from "./tool-server.js";
+export { createToolServerFactory, toMcpResult, type ToolServerFactory, type ToolServerInstanceOptions, type ToolServerOptions } from "./tool-server.js";
 export { McpErrorCode, jsonRpcErrorOf, toolCallFailure, type JsonRpcErrorObject, type McpErrorData } from "./mcp-errors.js";
 export { mcpToolOf, mcpToolOfRegistered, toolwireMetaKeys, type McpToolFields } from "./mcp-tool.js";
 export type { LegacySessionLimits } from "./legacy-sessions.js";

@@ -4,9 +4,11 @@ import {
   createMcpHandler,
   isInitializeRequest,
   isJsonContentType,
+  PROTOCOL_VERSION_META_KEY,
   type AuthInfo,
   type ServerContext as McpServerContext,
 } from "@modelcontextprotocol/server";
+import type { CallerInfo } from "../runtime/caller.js";
 import { anonymousPrincipal, type Principal } from "../security/principal.js";
 import { callerFromRequest } from "../server/caller-info.js";
 import type {
@@ -21,6 +23,7 @@ import { createLegacySessions, type LegacySessionLimits, type LegacySessions } f
 import { McpErrorCode, jsonRpcErrorOf, retryAfterOf } from "./mcp-errors.js";
 import { readBody, writeJsonRpcError, writeResponse } from "./node-bridge.js";
 import { createPipelineToolSource } from "./pipeline-tool-source.js";
+import { cancelledRequestIdOf, createStatelessCancellation, requestIdOf } from "./stateless-cancellation.js";
 import { createToolServerFactory } from "./tool-server.js";
 import type { McpIdentity } from "./tool-source.js";
 
@@ -31,9 +34,11 @@ export interface McpEndpointOptions extends HostGuardOptions {
   /**
    * Sessions for 2025-era clients: off by default, so every request can go to any instance. When
    * on, an `initialize` opens a session (within the limits), which lets those clients cancel a
-   * running call and receive `notifications/tools/list_changed` on their GET stream. The
-   * 2026-07-28 revision needs neither: it cancels by closing the request and listens with
-   * `subscriptions/listen`.
+   * running call wherever it runs, set a log level with `logging/setLevel`, and receive
+   * `notifications/tools/list_changed` on their GET stream. Without a session their cancellation
+   * reaches a call only on the instance running it; `logging` is not offered. The 2026-07-28
+   * revision needs none of this: it cancels by closing the request, names a log level on each
+   * request and listens with `subscriptions/listen`.
    */
   readonly sessions?: boolean | LegacySessionLimits | undefined;
   /** Tools per `tools/list` page (default 100, at most 500). */
@@ -74,7 +79,8 @@ function mcpEndpoint(ctx: ServerContext, options: McpEndpointOptions): ServerExt
     instructions: options.instructions,
     onError: (err) => logger.error({ err }, "MCP request failed"),
   });
-  const handler = createMcpHandler(factory, {
+  // The SDK serves 2025-era requests without a session on instances of their own (era "legacy").
+  const handler = createMcpHandler((request) => factory({ statelessLegacy: request.era === "legacy" }), {
     maxRequestBodySize: ctx.maxBodyBytes,
     ...(options.keepAliveMs === undefined ? {} : { keepAliveMs: options.keepAliveMs }),
     onerror: (err) => {
@@ -96,6 +102,7 @@ function mcpEndpoint(ctx: ServerContext, options: McpEndpointOptions): ServerExt
           keepAliveMs: options.keepAliveMs,
           onWarning: (message, err) => logger.warn({ err }, message),
         });
+  const statelessCalls = createStatelessCancellation();
   const guard = createHostGuard(options);
   // Streams that stay open until the client leaves (listens, GET streams): ended when shutdown begins.
   const longLived = new Set<AbortController>();
@@ -189,6 +196,9 @@ function mcpEndpoint(ctx: ServerContext, options: McpEndpointOptions): ServerExt
     // The body was read and parsed above and goes to the SDK as parsedBody: the web request is
     // built from the drained stream, so it carries none to copy or parse again.
     const request = await toWebRequest(req, undefined, { signal: controller.signal, maxRequestBodySize: ctx.maxBodyBytes });
+    // A client gone already (while the body was read, the caller authenticated) has nobody to
+    // answer, and the SDK, listening for an abort that already happened, would run its call anyway.
+    if (res.destroyed || controller.signal.aborted) return;
     const identity: McpIdentity = { caller, principal };
     const authInfo: AuthInfo = {
       // No token travels this way: the pipeline reads credentials from the caller's headers.
@@ -209,9 +219,10 @@ function mcpEndpoint(ctx: ServerContext, options: McpEndpointOptions): ServerExt
       ctx.streams.open++;
     }
     let release = () => {};
+    const sessionId = req.headers["mcp-session-id"];
+    const forget = sessions === undefined || typeof sessionId !== "string" ? cancelStatelessly(caller, parsedBody, controller) : noop;
     try {
       let response: Response | undefined;
-      const sessionId = req.headers["mcp-session-id"];
       if (sessions !== undefined && typeof sessionId === "string") {
         const served = await sessions.serve(sessionId, principal?.id, request, requestOptions);
         if (served === undefined) {
@@ -238,11 +249,29 @@ function mcpEndpoint(ctx: ServerContext, options: McpEndpointOptions): ServerExt
       await writeResponse(req, res, response, controller.signal);
     } finally {
       written = true;
+      forget();
       release();
       clearTimeout(streamLimit);
       if (longLivedExchange) longLived.delete(controller);
       else ctx.streams.open--;
     }
+  }
+
+  /**
+   * Lets a 2025-era client served without a session cancel a call: its `tools/call` is tracked
+   * until answered (the returned function forgets it), and its `notifications/cancelled`, which
+   * the SDK would hand to a fresh instance that never ran the call, aborts the tracked exchange.
+   */
+  function cancelStatelessly(caller: CallerInfo, body: unknown, controller: AbortController): () => void {
+    if (isModern(body)) return noop;
+    if (isMethod(body, "tools/call")) {
+      const id = requestIdOf(body);
+      if (id !== undefined) return statelessCalls.track(caller, id, controller);
+    } else if (isMethod(body, "notifications/cancelled")) {
+      const id = cancelledRequestIdOf(body);
+      if (id !== undefined && statelessCalls.cancel(caller, id)) logger.debug({ jsonRpcId: id }, "MCP call cancelled by the client");
+    }
+    return noop;
   }
 
   /** Answers a request refused before the SDK saw it, with the HTTP status its error calls for. */
@@ -295,8 +324,17 @@ function mcpEndpoint(ctx: ServerContext, options: McpEndpointOptions): ServerExt
   };
 }
 
+function noop(): void {}
+
 function isMethod(body: unknown, method: string): boolean {
   return typeof body === "object" && body !== null && (body as { method?: unknown }).method === method;
+}
+
+/** Whether a message claims the 2026-07-28 revision, whose clients cancel by closing the request. */
+function isModern(body: unknown): boolean {
+  const params = typeof body === "object" && body !== null ? (body as { params?: unknown }).params : undefined;
+  const meta = typeof params === "object" && params !== null ? (params as { _meta?: unknown })._meta : undefined;
+  return typeof meta === "object" && meta !== null && PROTOCOL_VERSION_META_KEY in meta;
 }
 
 /**

@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
 import { ArgumentViolationsSchema, ErrorInfoSchema, RetryInfoSchema } from "../../gen/proto/toolwire/v1/errors_pb.js";
 import { codeName } from "../runtime/code-name.js";
+import { toolwireMetaKeys } from "./mcp-tool.js";
 
 /**
  * JSON-RPC error codes of Toolwire's MCP surface. Unknown tools and bad parameters use JSON-RPC's
@@ -33,6 +34,8 @@ export interface McpErrorData {
   readonly reason?: string;
   /** Seconds to wait before retrying, for rate limits. */
   readonly retryAfterSeconds?: number;
+  /** Id of the refused `tools/call` in the server's logs and events (results carry it as `_meta["toolwire/requestId"]`). */
+  readonly requestId?: string;
 }
 
 /** A JSON-RPC error object: code, message and data. */
@@ -76,9 +79,15 @@ export function jsonRpcErrorOf(error: ConnectError, tool?: string): JsonRpcError
  * schema, a tool that timed out or returned output breaking its own schema. Everything else —
  * unknown tool, refused caller, rate limit, shutdown — is a protocol error, thrown as a
  * ProtocolError for the SDK to answer. Errors that are not ConnectErrors are bugs: `onUnexpected`
- * gets them and the client only learns that the server failed.
+ * gets them and the client only learns that the server failed. `requestId`, the call's id, goes
+ * where a successful result carries it: `_meta["toolwire/requestId"]`, or `error.data.requestId`.
  */
-export function toolCallFailure(error: unknown, tool: string, onUnexpected: (error: unknown) => void): CallToolResult {
+export function toolCallFailure(
+  error: unknown,
+  tool: string,
+  onUnexpected: (error: unknown) => void,
+  requestId?: string,
+): CallToolResult {
   if (!(error instanceof ConnectError)) {
     onUnexpected(error);
     throw new ProtocolError(McpErrorCode.InternalError, `tool "${tool}" could not be called: the server failed; its log has the details`);
@@ -88,9 +97,15 @@ export function toolCallFailure(error: unknown, tool: string, onUnexpected: (err
     violations ||
     error.code === Code.DeadlineExceeded ||
     (error.code === Code.Internal && reasonOf(error) === "INVALID_TOOL_OUTPUT");
-  if (toolFault) return { content: [{ type: "text", text: error.rawMessage }], isError: true };
+  if (toolFault) {
+    return {
+      content: [{ type: "text", text: error.rawMessage }],
+      isError: true,
+      ...(requestId === undefined ? {} : { _meta: { [toolwireMetaKeys.requestId]: requestId } }),
+    };
+  }
   const { code, message, data } = jsonRpcErrorOf(error, tool);
-  throw new ProtocolError(code, message, data);
+  throw new ProtocolError(code, message, requestId === undefined ? data : { ...data, requestId });
 }
 
 function errorData(error: ConnectError): McpErrorData {

@@ -10,8 +10,6 @@ export interface PipelineToolSourceOptions {
   readonly pageSize?: number | undefined;
 }
 
-const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /**
  * The tools of a local registry, called through the call pipeline: listings show only what the
  * caller may call, and every call gets the pipeline's authentication, limits, validation, metrics
@@ -32,8 +30,6 @@ export function createPipelineToolSource(
     },
 
     callTool(call) {
-      // The client's x-request-id, when it is a sane token, so ids can be traced end to end.
-      const requestId = call.identity.caller.headers.get("x-request-id");
       return pipeline.call({
         name: call.name,
         version: call.version,
@@ -41,7 +37,7 @@ export function createPipelineToolSource(
         caller: call.identity.caller,
         signal: call.signal,
         clientTimeoutMs: call.clientTimeoutMs,
-        requestId: requestId !== null && requestIdPattern.test(requestId) ? requestId : undefined,
+        requestId: call.requestId,
         sink: call.sink,
       });
     },

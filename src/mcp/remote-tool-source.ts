@@ -81,6 +81,8 @@ export function createRemoteToolSource(options: RemoteToolSourceOptions): McpToo
       const request = { name: call.name, version: call.version ?? "", arguments: call.arguments ?? {} };
       const callOptions: CallOptions = {
         signal: call.signal,
+        // The remote server takes a sane x-request-id as the call's id, so both ends log the same one.
+        headers: { "x-request-id": call.requestId },
         ...(call.clientTimeoutMs === undefined ? {} : { timeoutMs: call.clientTimeoutMs }),
       };
       try {

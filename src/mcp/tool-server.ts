@@ -9,7 +9,7 @@ import {
   type ServerOptions,
 } from "@modelcontextprotocol/server";
 import type { Content } from "../registry/content.js";
-import type { CallResult, CallSink } from "../runtime/call-pipeline.js";
+import { nextRequestId, type CallResult, type CallSink } from "../runtime/call-pipeline.js";
 import { version } from "../version.js";
 import { McpErrorCode, jsonRpcErrorOf, toolCallFailure } from "./mcp-errors.js";
 import { toolwireMetaKeys } from "./mcp-tool.js";
@@ -25,8 +25,20 @@ export interface ToolServerOptions {
   readonly instructions?: string | undefined;
 }
 
-/** Makes a fresh MCP server instance serving a tool source; one per HTTP request or stdio connection. */
-export type ToolServerFactory = () => Server;
+/** What a server instance is made for. */
+export interface ToolServerInstanceOptions {
+  /**
+   * The instance answers one 2025-era request and is discarded (stateless serving). Nothing a
+   * client sets outlives it, so it does not offer the `logging` capability: a `logging/setLevel`
+   * would be forgotten before the next request, and without the capability no log notifications
+   * are sent. The 2026-07-28 revision names a level on each request instead; sessions and stdio
+   * keep one instance per client, which remembers the level.
+   */
+  readonly statelessLegacy?: boolean | undefined;
+}
+
+/** Makes a fresh MCP server instance serving a tool source; one per HTTP request, session or stdio connection. */
+export type ToolServerFactory = (options?: ToolServerInstanceOptions) => Server;
 
 /**
  * Creates the factory of MCP servers over `source`: `tools/list` and `tools/call` registered on
@@ -38,10 +50,10 @@ export function createToolServerFactory(source: McpToolSource, options: ToolServ
   const { identify } = options;
   const onError = options.onError ?? (() => {});
   const info = { name: "toolwire", title: "Toolwire", version };
-  const serverOptions: ServerOptions = {
-    capabilities: { tools: { listChanged: source.onToolsChanged !== undefined }, logging: {} },
-    ...(options.instructions === undefined ? {} : { instructions: options.instructions }),
-  };
+  const instructions = options.instructions === undefined ? {} : { instructions: options.instructions };
+  const tools = { listChanged: source.onToolsChanged !== undefined };
+  const serverOptions: ServerOptions = { capabilities: { tools, logging: {} }, ...instructions };
+  const statelessLegacyOptions: ServerOptions = { capabilities: { tools }, ...instructions };
 
   async function listTools(cursor: string | undefined, ctx: ServerContext) {
     try {
@@ -84,11 +96,14 @@ export function createToolServerFactory(source: McpToolSource, options: ToolServ
               ),
           }),
     };
+    const identity = identify(ctx);
     const call = {
       name,
       version: metaString(meta, toolwireMetaKeys.version),
       arguments: params.arguments as JsonObject | undefined,
-      identity: identify(ctx),
+      identity,
+      // Chosen here rather than by the source, so failures can name it as successes do.
+      requestId: clientRequestId(identity) ?? nextRequestId(),
       signal: ctx.mcpReq.signal,
       clientTimeoutMs: metaTimeout(meta),
       sink,
@@ -98,14 +113,14 @@ export function createToolServerFactory(source: McpToolSource, options: ToolServ
       result = await source.callTool(call);
     } catch (err) {
       await Promise.all(inFlight);
-      return toolCallFailure(err, name, onError);
+      return toolCallFailure(err, name, onError, call.requestId);
     }
     await Promise.all(inFlight);
     return server.projectCallToolResult(toMcpResult(result), undefined);
   }
 
-  return () => {
-    const server = new Server(info, serverOptions);
+  return (instance) => {
+    const server = new Server(info, instance?.statelessLegacy === true ? statelessLegacyOptions : serverOptions);
     server.setRequestHandler("tools/list", (request, ctx) => listTools(request.params?.cursor, ctx));
     server.setRequestHandler("tools/call", (request, ctx) => callTool(server, request.params, ctx));
     return server;
@@ -120,6 +135,14 @@ interface CallParams {
   readonly arguments?: Record<string, unknown> | undefined;
   /** Progress token and Toolwire's keys. */
   readonly _meta?: Record<string, unknown> | undefined;
+}
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The client's x-request-id, when it is a sane token, so ids can be traced end to end. */
+function clientRequestId(identity: McpIdentity): string | undefined {
+  const id = identity.caller.headers.get("x-request-id");
+  return id !== null && requestIdPattern.test(id) ? id : undefined;
 }
 
 function ignore(): void {

@@ -30,6 +30,8 @@ export interface McpToolCall {
   readonly arguments?: JsonObject | undefined;
   /** Who is calling. */
   readonly identity: McpIdentity;
+  /** Id of the call in logs, events and the answer's `_meta` (the client's x-request-id when it sent a sane one). */
+  readonly requestId: string;
   /** Aborted when the MCP client cancels the request or goes away. */
   readonly signal: AbortSignal;
   /** Milliseconds the client is willing to wait (from `_meta["toolwire/timeoutMs"]`), when it said. */

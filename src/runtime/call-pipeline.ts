@@ -489,7 +489,8 @@ interface MutableObservedCall {
 // Unique per process, cheap per call: a random prefix and a counter.
 const requestIdPrefix = randomBytes(6).toString("hex");
 let requestCounter = 0;
-function nextRequestId(): string {
+/** A fresh request id, unique in this process, for a call whose client named none. */
+export function nextRequestId(): string {
   return `${requestIdPrefix}-${(++requestCounter).toString(36)}`;
 }
 

@@ -1,5 +1,6 @@
 export {
   createCallPipeline,
+  nextRequestId,
   type CallPipeline,
   type CallPipelineOptions,
   type CallRequest,

@@ -86,3 +86,10 @@ export function createTestTools(): { tools: ToolDefinition[]; probe: ToolProbe }
     },
   };
 }
+
+/** A tool that logs once at "info" and once at "error", for tests of log levels. */
+export const chatty: ToolDefinition = defineTool(manifest("chatty", { streaming: true }), (_input, ctx) => {
+  ctx.log("info", "routine detail");
+  ctx.log("error", "something broke");
+  return { ok: true };
+});

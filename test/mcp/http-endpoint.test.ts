@@ -7,8 +7,9 @@ import { createAuthenticator } from "../../src/security/index.js";
 import { calculator, echo } from "../../src/tools/index.js";
 import { authHeaders, keyCaller } from "../helpers/security.js";
 import { startServer, type TestServer } from "../helpers/server.js";
-import { createTestTools, type ToolProbe } from "../helpers/test-tools.js";
+import { chatty, createTestTools, type ToolProbe } from "../helpers/test-tools.js";
 import { createClientPool, eras, protocolError, textOf } from "./mcp-clients.js";
+import { http1, mcpPostHeaders } from "./raw-http.js";
 
 const member = keyCaller("member", "authenticated");
 const admin = keyCaller("admin", "admin");
@@ -25,7 +26,7 @@ beforeAll(async () => {
   const test = createTestTools();
   probe = test.probe;
   server = await startServer({
-    tools: [echo, calculator, liar, ...test.tools],
+    tools: [echo, calculator, liar, chatty, ...test.tools],
     authenticate,
     extensions: [createMcpEndpoint({ pageSize: 3 })],
   });
@@ -35,7 +36,7 @@ beforeAll(async () => {
 afterEach(() => pool.closeAll());
 afterAll(() => server.close());
 
-const publicTools = ["boom", "calculator", "echo", "hang", "liar", "limited", "refuse", "slow", "steps"];
+const publicTools = ["boom", "calculator", "chatty", "echo", "hang", "liar", "limited", "refuse", "slow", "steps"];
 
 // A tool whose output breaks its own output schema: a bug the model should hear about.
 const liar = defineTool(
@@ -151,20 +152,6 @@ describe.each(eras)("MCP over Streamable HTTP, $name", (era) => {
     expect(quiet.structuredContent).toEqual({ steps: 2 });
   });
 
-  it("sends the tool's log messages as logging notifications", async () => {
-    const client = await pool.connect(mcpUrl, era);
-    const logs: LoggingMessageNotification["params"][] = [];
-    client.setNotificationHandler("notifications/message", (n) => void logs.push(n.params));
-    // The 2026-07-28 revision sends logs only to a request that names a level.
-    const meta = era.era === "modern" ? { _meta: { [LOG_LEVEL_META_KEY]: "debug" } } : {};
-    await client.callTool({ name: "steps", arguments: { steps: 2 }, ...meta });
-    await expect.poll(() => logs.length).toBe(2);
-    expect(logs).toEqual([
-      { level: "info", logger: "steps", data: "step 1" },
-      { level: "info", logger: "steps", data: "step 2" },
-    ]);
-  });
-
   it("ends a call at the tool's time limit with an isError result and aborts its handler", async () => {
     const client = await pool.connect(mcpUrl, era);
     const started = probe.signals.length;
@@ -172,6 +159,34 @@ describe.each(eras)("MCP over Streamable HTTP, $name", (era) => {
     expect(result.isError).toBe(true);
     expect(textOf(result)).toBe('tool "slow" timed out after 200 ms');
     expect(probe.signals[started]?.aborted).toBe(true);
+  });
+
+  it("names the call's request id in every isError result, as in successes, and in refusals", async () => {
+    const client = await pool.connect(mcpUrl, era);
+    const failures = [
+      { name: "calculator", arguments: { operation: "divide", a: "one" } },
+      { name: "slow", arguments: { ms: 10_000 } },
+      { name: "liar", arguments: {} },
+      { name: "boom", arguments: {} },
+      { name: "refuse", arguments: {} },
+    ];
+    for (const call of failures) {
+      const result = await client.callTool(call);
+      expect(result.isError, call.name).toBe(true);
+      const requestId = (result._meta as Record<string, unknown> | undefined)?.["toolwire/requestId"];
+      expect(requestId, call.name).toEqual(expect.any(String));
+      // The id is the one the server's events and logs know the call by.
+      expect(observed.find((o) => o.call.requestId === requestId)?.call.toolName, call.name).toBe(call.name);
+    }
+    const refused = await protocolError(client.callTool({ name: "members", arguments: {} }));
+    expect(observed.find((o) => o.call.requestId === (refused.data as { requestId?: string }).requestId)?.outcome.code).toBe("unauthenticated");
+  });
+
+  it("uses the client's x-request-id as the request id of a failed call", async () => {
+    const client = await pool.connect(mcpUrl, era, { headers: { "x-request-id": `timeout-${era.era}` } });
+    const result = await client.callTool({ name: "slow", arguments: { ms: 10_000 } });
+    expect(result.isError).toBe(true);
+    expect(result._meta).toMatchObject({ "toolwire/requestId": `timeout-${era.era}` });
   });
 
   it("holds the client's own shorter deadline from _meta", async () => {
@@ -238,6 +253,87 @@ describe.each(eras)("MCP over Streamable HTTP, $name", (era) => {
 });
 
 describe("MCP over Streamable HTTP, either generation", () => {
+  it("aborts the tool's handler when a 2025-era client cancels a call served without a session", async () => {
+    const client = await pool.connect(mcpUrl, eras[0]!, { headers: { "x-request-id": "cancel-legacy" } });
+    const controller = new AbortController();
+    const next = probe.signals.length + 1;
+    const call = client.callTool({ name: "hang", arguments: {} }, { signal: controller.signal }).catch((e: unknown) => e);
+    const signal = await probe.started(next);
+    // That generation posts notifications/cancelled and leaves the call's request open.
+    controller.abort("changed my mind");
+    await expect.poll(() => signal.aborted).toBe(true);
+    await expect.poll(() => observed.find((o) => o.call.requestId === "cancel-legacy")?.outcome.code).toBe("canceled");
+    await expect.poll(() => server.server.pipeline.inFlight).toBe(0);
+    await call;
+    expect((await client.callTool({ name: "echo", arguments: { message: "still here" } })).structuredContent).toEqual({ message: "still here" });
+  });
+
+  it("lets only the caller that made a call cancel it without a session", async () => {
+    const body = (id: number, method: string, params: Record<string, unknown>) => JSON.stringify({ jsonrpc: "2.0", id, method, params });
+    const cancel = JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 41 } });
+    const next = probe.signals.length + 1;
+    const call = http1(mcpUrl, { headers: { ...mcpPostHeaders, ...authHeaders(member) }, body: body(41, "tools/call", { name: "hang", arguments: {} }) });
+    const signal = await probe.started(next);
+    expect((await http1(mcpUrl, { headers: { ...mcpPostHeaders, ...authHeaders(admin) }, body: cancel })).status).toBe(202);
+    expect((await http1(mcpUrl, { headers: mcpPostHeaders, body: cancel })).status).toBe(202);
+    // An echo of the member's own answered afterwards: the cancellations above had their turn.
+    await http1(mcpUrl, { headers: { ...mcpPostHeaders, ...authHeaders(member) }, body: body(42, "tools/call", { name: "echo", arguments: { message: "x" } }) });
+    expect(signal.aborted).toBe(false);
+    expect((await http1(mcpUrl, { headers: { ...mcpPostHeaders, ...authHeaders(member) }, body: cancel })).status).toBe(202);
+    await expect.poll(() => signal.aborted).toBe(true);
+    await call.catch(() => undefined);
+  });
+
+  it("aborts the tool's handler when the client closes a call's request", async () => {
+    for (const headers of [{}, { "mcp-protocol-version": "2025-06-18" }] as Record<string, string>[]) {
+      const controller = new AbortController();
+      const next = probe.signals.length + 1;
+      const body = JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "hang", arguments: {} } });
+      const answer = fetch(mcpUrl, { method: "POST", headers: { ...mcpPostHeaders, ...headers, "x-request-id": "closed" }, body, signal: controller.signal }).catch(() => undefined);
+      const signal = await probe.started(next);
+      controller.abort();
+      await expect.poll(() => signal.aborted).toBe(true);
+      await expect.poll(() => server.server.pipeline.inFlight).toBe(0);
+      expect(observed.findLast((o) => o.call.requestId === "closed")?.outcome.code).toBe("canceled");
+      await answer;
+    }
+  });
+
+  it("filters a 2026-07-28 call's log messages by the level the request names", async () => {
+    const client = await pool.connect(mcpUrl, eras[1]!);
+    const logs: LoggingMessageNotification["params"][] = [];
+    client.setNotificationHandler("notifications/message", (n) => void logs.push(n.params));
+    await client.callTool({ name: "steps", arguments: { steps: 2 }, _meta: { [LOG_LEVEL_META_KEY]: "debug" } });
+    await expect.poll(() => logs.length).toBe(2);
+    expect(logs).toEqual([
+      { level: "info", logger: "steps", data: "step 1" },
+      { level: "info", logger: "steps", data: "step 2" },
+    ]);
+    logs.length = 0;
+    await client.callTool({ name: "chatty", arguments: {}, _meta: { [LOG_LEVEL_META_KEY]: "error" } });
+    await expect.poll(() => logs.length).toBe(1);
+    expect(logs).toEqual([{ level: "error", logger: "chatty", data: "something broke" }]);
+    // A request that names no level gets no log messages.
+    logs.length = 0;
+    await client.callTool({ name: "chatty", arguments: {} });
+    await client.callTool({ name: "chatty", arguments: {}, _meta: { [LOG_LEVEL_META_KEY]: "info" } });
+    await expect.poll(() => logs.length).toBe(2);
+    expect(logs.map((l) => l.level)).toEqual(["info", "error"]);
+  });
+
+  it("offers a 2025-era client served without a session no logging it could not honour", async () => {
+    const client = await pool.connect(mcpUrl, eras[0]!);
+    expect(client.getServerCapabilities()?.logging).toBeUndefined();
+    // Each request is served by an instance of its own: a level set now would be forgotten by the next.
+    const refused = await protocolError(client.request({ method: "logging/setLevel", params: { level: "error" } }));
+    expect(refused.code).toBe(-32601);
+    const logs: unknown[] = [];
+    client.setNotificationHandler("notifications/message", (n) => void logs.push(n.params));
+    const result = await client.callTool({ name: "chatty", arguments: {} });
+    expect(result.structuredContent).toEqual({ ok: true });
+    expect(logs).toEqual([]);
+  });
+
   it("aborts the tool's handler when a 2026-07-28 client cancels the call", async () => {
     const client = await pool.connect(mcpUrl, eras[1]!);
     const controller = new AbortController();

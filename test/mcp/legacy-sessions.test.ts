@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import type { LoggingMessageNotification, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createMcpEndpoint } from "../../src/mcp/index.js";
 import { createAuthenticator } from "../../src/security/index.js";
 import { echo } from "../../src/tools/index.js";
 import { authHeaders, keyCaller } from "../helpers/security.js";
 import { startServer, type TestServer } from "../helpers/server.js";
-import { createTestTools, type ToolProbe } from "../helpers/test-tools.js";
+import { chatty, createTestTools, type ToolProbe } from "../helpers/test-tools.js";
 import { createClientPool, eras, registerUntilListChanged } from "./mcp-clients.js";
 import { http1, mcpPostHeaders } from "./raw-http.js";
 
@@ -23,7 +23,7 @@ beforeAll(async () => {
   const test = createTestTools();
   probe = test.probe;
   server = await startServer({
-    tools: [echo, ...test.tools],
+    tools: [echo, chatty, ...test.tools],
     authenticate: createAuthenticator({ apiKeys: [member.entry!, other.entry!] }),
     extensions: [createMcpEndpoint({ sessions: { maxSessions: 2, idleTimeoutMs: 200 } })],
   });
@@ -65,6 +65,26 @@ describe("2025-era sessions on /mcp", () => {
     controller.abort("changed my mind");
     await expect.poll(() => signal.aborted).toBe(true);
     await call;
+  });
+
+  it("honours the session's logging/setLevel for the log messages of its later calls", async () => {
+    const client = await pool.connect(mcpUrl, legacy);
+    expect(client.getServerCapabilities()?.logging).toEqual({});
+    const logs: LoggingMessageNotification["params"][] = [];
+    client.setNotificationHandler("notifications/message", (n) => void logs.push(n.params));
+    await client.callTool({ name: "chatty", arguments: {} });
+    await expect.poll(() => logs.map((l) => l.level)).toEqual(["info", "error"]);
+    await client.setLoggingLevel("error");
+    logs.length = 0;
+    await client.callTool({ name: "chatty", arguments: {} });
+    await expect.poll(() => logs.length).toBe(1);
+    expect(logs).toEqual([{ level: "error", logger: "chatty", data: "something broke" }]);
+    // A level is the session's own: another session still hears everything.
+    const other = await pool.connect(mcpUrl, legacy);
+    const otherLogs: string[] = [];
+    other.setNotificationHandler("notifications/message", (n) => void otherLogs.push(n.params.level));
+    await other.callTool({ name: "chatty", arguments: {} });
+    await expect.poll(() => otherLogs).toEqual(["info", "error"]);
   });
 
   it("tells a 2025-era client on its GET stream that the tool list changed", async () => {
