@@ -8,15 +8,15 @@ import { http2Frames, http2Headers, sendHttp2, sendHttp2Frames } from "./wire-ht
 
 /** Options of {@link runFuzz}. */
 export interface FuzzOptions {
-  /** Requests to send in all (rounded up to whole batches). */
+  /** Requests to send in all. */
   readonly cases: number;
   /** fast-check seed (default: random). */
   readonly seed?: number;
-  /** fast-check path of one batch to replay (from a failure report). */
-  readonly path?: string;
-  /** Requests sent at once, one fast-check run each batch (default 16). */
-  readonly batchSize?: number;
-  /** /health and RSS are checked after this many requests (default 500). */
+  /** Replay only the case at this index of the seed's sequence (from a failure report). */
+  readonly path?: number;
+  /** Requests in flight at once (default 24). */
+  readonly concurrency?: number;
+  /** /health, stderr and RSS are checked after every this many requests (default 500). */
   readonly healthEvery?: number;
   /** Largest resident set size allowed to the server, in bytes (default 400 MiB). */
   readonly maxRssBytes?: number;
@@ -29,41 +29,34 @@ export interface FuzzOptions {
   readonly log?: (line: string) => void;
 }
 
-/** The first failure a run found. */
+/** One failure a run found. */
 export interface FuzzFailure {
   /** What is wrong. */
   readonly reason: string;
   /** The seed of the run. */
   readonly seed: number;
-  /** The fast-check path of the failing batch. */
-  readonly path: string;
-  /** The request that failed, once singled out, with the bytes it put on the wire. */
+  /** Index of the failing case in the seed's sequence, when one case is to blame. */
+  readonly path?: number;
+  /** The request that failed, with the bytes it put on the wire. */
   readonly culprit?: { readonly case: FuzzCase; readonly wire: string };
-  /** The command that replays the failing batch. */
+  /** The command that replays it. */
   readonly replay: string;
 }
 
 /** What a fuzz run did. */
 export interface FuzzReport {
-  /** Requests sent. */
+  /** Requests sent and checked. */
   readonly cases: number;
   /** Wall time in seconds. */
   readonly seconds: number;
+  /** CPU seconds the server used. */
+  readonly serverCpuSeconds: number;
   /** The server's resident set size at start, at its largest and at the end, in bytes. */
   readonly rss: { readonly start: number; readonly max: number; readonly end: number };
   /** /health checks passed. */
   readonly healthChecks: number;
-  /** The first failure, if any. */
-  readonly failure?: FuzzFailure;
-}
-
-class CaseFailure extends Error {
-  constructor(
-    message: string,
-    readonly culprit?: FuzzCase,
-  ) {
-    super(message);
-  }
+  /** The first failure (every kind of failure with `all`). */
+  readonly failures: readonly FuzzFailure[];
 }
 
 /** Sends one case over its wire. */
@@ -79,19 +72,33 @@ export function sendCase(c: FuzzCase, port: number): Promise<Answer> {
   }
 }
 
-/** What a case puts on the wire, printable: the HTTP/1 text, the HTTP/2 headers or frame bytes. */
+/** What a case puts on the wire, printable: the HTTP/1 text, the HTTP/2 headers, or frame bytes in hex. */
 export function wireText(c: FuzzCase, port: number): string {
   if (c.wire === "h2") return JSON.stringify({ headers: http2Headers(c, port), body: Buffer.from(c.body).toString("latin1") });
   if (c.wire === "h2-frames") return http2Frames(c, port).toString("hex");
   return JSON.stringify(http1Bytes(c, port).toString("latin1"));
 }
 
-/** The request text to compare leak patterns against (an echo of the request is no leak). */
-function requestText(c: FuzzCase): string {
-  return `${c.target} ${c.headers.map(([n, v]) => `${n}: ${v}`).join("\n")} ${Buffer.from(c.body).toString("latin1")} ${Buffer.from(c.body).toString("utf8")}`;
+/**
+ * The cases of a seed, one fast-check run each: case i is the same for a given seed however many
+ * are drawn, so an index replays one case.
+ */
+export function casesOf(seed: number, count: number): FuzzCase[] {
+  return fc.sample(fuzzCase, { seed, numRuns: count });
 }
 
-/** Checks the server's own health: alive, /health answering, no stack trace on stderr, RSS bounded. */
+/** The request text leak patterns are compared with (an echo of the request is no leak). */
+function requestText(c: FuzzCase): string {
+  const body = Buffer.from(c.body);
+  return `${c.target} ${c.headers.map(([n, v]) => `${n}: ${v}`).join("\n")} ${body.toString("latin1")} ${body.toString("utf8")}`;
+}
+
+/** Checks a case's answer: undefined when well formed. */
+export function judge(c: FuzzCase, answer: Answer): string | undefined {
+  return checkAnswer(c, answer, requestText(c));
+}
+
+/** Checks the server itself: alive, /health serving, no stack trace on stderr, no error logged, RSS bounded. */
 async function checkServer(server: FuzzServer, maxRssBytes: number): Promise<string | undefined> {
   if (server.exited()) return `the server process exited: ${server.exitReason()}`;
   if (/^\s+at /m.test(server.stderr())) return `the server printed a stack trace on stderr: ${server.stderr().slice(-1500)}`;
@@ -109,39 +116,20 @@ async function checkServer(server: FuzzServer, maxRssBytes: number): Promise<str
   return undefined;
 }
 
-/** Sends a batch at once and checks every answer, then the server's survival; returns the failures. */
-async function runBatch(server: FuzzServer, batch: readonly FuzzCase[]): Promise<CaseFailure[]> {
-  const answers = await Promise.all(batch.map((c) => sendCase(c, server.port)));
-  // A crash shows as refused or unanswered requests: report it as what it is.
-  await new Promise((resolve) => setTimeout(resolve, server.exited() ? 0 : 1));
-  if (server.exited()) return [new CaseFailure(`the server process exited: ${server.exitReason()}`)];
-  const failures: CaseFailure[] = [];
-  for (const [i, c] of batch.entries()) {
-    const answer = answers[i];
-    if (answer === undefined) continue;
-    const wrong = checkAnswer(c, answer, requestText(c));
-    if (wrong !== undefined) failures.push(new CaseFailure(wrong, c));
-  }
-  return failures;
-}
-
-/** A failure's kind: its reason without the numbers and quoted parts that differ between cases. */
-function kindOf(reason: string): string {
-  return reason.replace(/"[^"]*"|\d+/g, "#").slice(0, 80);
-}
-
 /**
- * Finds which request of a batch kills the server (or otherwise fails): a fresh server gets
- * them one at a time, each followed by a look at whether it is still alive.
+ * Finds which of the cases in flight when the server died killed it: a fresh server gets them one
+ * at a time, each followed by a look at whether it is still alive.
  */
-async function singleOut(batch: readonly FuzzCase[], maxRssBytes: number): Promise<FuzzCase | undefined> {
-  const server = await startFuzzServer();
+async function singleOut(suspects: readonly number[], cases: readonly FuzzCase[]): Promise<number | undefined> {
+  let server = await startFuzzServer();
   try {
-    for (const c of batch) {
-      const answer = await sendCase(c, server.port);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      if (server.exited() || checkAnswer(c, answer, requestText(c)) !== undefined) return c;
-      if ((await checkServer(server, maxRssBytes)) !== undefined) return c;
+    for (const index of suspects) {
+      const c = cases[index];
+      if (c === undefined) continue;
+      await sendCase(c, server.port);
+      // A crash of Node prints its banner at once; the exit event can come much later on a busy machine.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      if (server.dying()) return index;
     }
     return undefined;
   } finally {
@@ -149,97 +137,116 @@ async function singleOut(batch: readonly FuzzCase[], maxRssBytes: number): Promi
   }
 }
 
-/** Starts `toolwire serve`, fuzzes it with `cases` requests and reports the first failure. */
+/** A failure's kind: its reason without the numbers and quoted parts that differ between cases. */
+function kindOf(reason: string): string {
+  return reason.replace(/"[^"]*"|\d+/g, "#").slice(0, 80);
+}
+
+/** Starts `toolwire serve`, sends it `cases` requests, `concurrency` at a time, and reports failures. */
 export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
-  const batchSize = options.batchSize ?? 16;
+  const concurrency = options.concurrency ?? 24;
   const healthEvery = options.healthEvery ?? 500;
   const maxRssBytes = options.maxRssBytes ?? 400 * 1024 * 1024;
   const log = options.log ?? (() => undefined);
-  const seed = options.seed ?? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+  const seed = options.seed ?? ((Date.now() ^ (Math.random() * 0x7fffffff)) | 0);
+  const all = options.all === true;
   const started = performance.now();
+  const cases = casesOf(seed, options.path === undefined ? options.cases : options.path + 1);
+  const indexes = options.path === undefined ? cases.map((_, i) => i) : [options.path];
   let server = await startFuzzServer();
   const rss = { start: server.rss(), max: server.rss(), end: 0 };
-  let sent = 0;
+  const failures: FuzzFailure[] = [];
+  const kinds = new Set<string>();
+  const inFlight = new Set<number>();
+  let next = 0;
+  let done = 0;
   let sinceCheck = 0;
   let healthChecks = 0;
-  let lastFailure: CaseFailure | undefined;
-  let failedBatch: readonly FuzzCase[] = [];
-  const property = fc.asyncProperty(fc.array(fuzzCase, { minLength: batchSize, maxLength: batchSize }), async (batch) => {
-    runIndex++;
-    if (server.exited()) server = await startFuzzServer();
-    try {
-      const failures = await runBatch(server, batch);
-      if (failures.length > 0 && options.all === true) await noteAll(failures, batch);
-      else if (failures[0] !== undefined) throw failures[0];
-      sent += batch.length;
-      sinceCheck += batch.length;
-      if (sinceCheck >= healthEvery) {
+  let stopped = false;
+  let restarting: Promise<void> | undefined;
+
+  const fail = async (reason: string, index: number | undefined) => {
+    const kind = kindOf(reason);
+    if (stopped || kinds.has(kind)) return;
+    kinds.add(kind);
+    if (!all) stopped = true;
+    const c = index === undefined ? undefined : cases[index];
+    const failure: FuzzFailure = {
+      reason,
+      seed,
+      ...(index === undefined ? {} : { path: index }),
+      ...(c === undefined ? {} : { culprit: { case: c, wire: wireText(c, server.port) } }),
+      replay: index === undefined ? `npm run fuzz -- --seed ${seed} --cases ${options.cases}` : `npm run fuzz -- --seed ${seed} --path ${index}`,
+    };
+    failures.push(failure);
+    if (all) log(describeFailure(failure));
+  };
+
+  // The server died: single out the case that killed it among those in flight, then go on (in --all mode) on a new one.
+  const onCrash = (suspects: number[]) =>
+    (restarting ??= (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const reason = `the server process exited: ${server.exitReason()}`;
+      await server.stop();
+      if (!all) stopped = true;
+      log("the server died; singling out the request that killed it on a fresh server…");
+      const culprit = await singleOut(suspects, cases);
+      stopped = false;
+      await fail(reason, culprit);
+      if (all) server = await startFuzzServer();
+      restarting = undefined;
+    })());
+
+  const healthCheck = async () => {
+    const wrong = await checkServer(server, maxRssBytes);
+    if (wrong !== undefined && !server.exited()) await fail(wrong, undefined);
+    healthChecks++;
+    rss.max = Math.max(rss.max, server.rss());
+    const seconds = (performance.now() - started) / 1000;
+    log(`${done} cases, ${Math.round(done / seconds)}/s, server RSS ${mb(server.rss())}`);
+  };
+
+  const worker = async () => {
+    while (!stopped && next < indexes.length) {
+      if (restarting !== undefined) await restarting;
+      if (stopped) break;
+      const index = indexes[next++] as number;
+      const c = cases[index] as FuzzCase;
+      inFlight.add(index);
+      const answer = await sendCase(c, server.port);
+      if (server.dying() || answer.kind === "refused") {
+        // Everything sent from a little before the crash is a suspect.
+        const suspects = [...new Set([...inFlight, ...range(Math.max(0, index - 2 * concurrency), index + 1)])].sort((a, b) => a - b);
+        inFlight.delete(index);
+        await onCrash(suspects);
+        continue;
+      }
+      inFlight.delete(index);
+      const wrong = judge(c, answer);
+      if (wrong !== undefined) await fail(wrong, index);
+      done++;
+      if (++sinceCheck >= healthEvery) {
         sinceCheck = 0;
-        const wrong = await checkServer(server, maxRssBytes);
-        if (wrong !== undefined) throw new CaseFailure(wrong);
-        healthChecks++;
-        rss.max = Math.max(rss.max, server.rss());
-        const seconds = (performance.now() - started) / 1000;
-        log(`${sent} cases, ${Math.round(sent / seconds)}/s, server RSS ${mb(server.rss())}`);
+        await healthCheck();
       }
-    } catch (err) {
-      lastFailure = err instanceof CaseFailure ? err : new CaseFailure(String((err as Error).stack ?? err));
-      failedBatch = batch;
-      throw lastFailure;
-    }
-  });
-  const kinds = new Set<string>();
-  let runIndex = -1;
-  // In --all mode: logs each new kind of failure and carries on (a crash is singled out first).
-  const noteAll = async (failures: readonly CaseFailure[], batch: readonly FuzzCase[]) => {
-    for (const f of failures) {
-      const kind = kindOf(f.message);
-      if (kinds.has(kind)) continue;
-      kinds.add(kind);
-      let culprit = f.culprit;
-      if (culprit === undefined && server.exited()) {
-        await server.stop();
-        culprit = await singleOut(batch, maxRssBytes);
-        server = await startFuzzServer();
-      }
-      const failure = { reason: f.message, seed, path: String(runIndex), replay: `npm run fuzz -- --seed ${seed} --path ${runIndex}` };
-      log(describeFailure(culprit === undefined ? failure : { ...failure, culprit: { case: culprit, wire: wireText(culprit, server.port) } }));
     }
   };
-  const numRuns = options.path === undefined ? Math.ceil(options.cases / batchSize) : 1;
-  const result = await fc.check(property, {
-    seed,
-    numRuns,
-    endOnFailure: true,
-    ...(options.path === undefined ? {} : { path: options.path }),
-  });
-  let failure: FuzzFailure | undefined;
-  if (result.failed) {
-    const path = result.counterexamplePath ?? "";
-    const port = server.port;
-    let culprit = lastFailure?.culprit;
-    rss.end = server.rss();
-    await server.stop();
-    if (culprit === undefined && failedBatch.length > 0) {
-      log("singling out the failing request on a fresh server…");
-      culprit = await singleOut(failedBatch, maxRssBytes);
-    }
-    failure = {
-      reason: lastFailure?.message ?? String(result.errorInstance),
-      seed,
-      path,
-      ...(culprit === undefined ? {} : { culprit: { case: culprit, wire: wireText(culprit, port) } }),
-      replay: `npm run fuzz -- --seed ${seed} --path ${path}`,
-    };
-  } else {
+  await Promise.all(range(0, concurrency).map(worker));
+  if (restarting !== undefined) await restarting;
+  if (!server.exited() && (all || failures.length === 0)) {
     const wrong = await checkServer(server, maxRssBytes);
-    rss.end = server.rss();
-    rss.max = Math.max(rss.max, rss.end);
-    await server.stop();
-    if (wrong !== undefined) failure = { reason: wrong, seed, path: "", replay: `npm run fuzz -- --seed ${seed} --cases ${options.cases}` };
-    else if (kinds.size > 0) failure = { reason: `${kinds.size} kinds of failure, logged above`, seed, path: "", replay: `npm run fuzz -- --all --seed ${seed} --cases ${options.cases}` };
+    if (wrong !== undefined) await fail(wrong, undefined);
+    healthChecks++;
   }
-  return { cases: sent, seconds: (performance.now() - started) / 1000, rss, healthChecks, ...(failure === undefined ? {} : { failure }) };
+  rss.end = server.rss();
+  rss.max = Math.max(rss.max, rss.end);
+  const serverCpuSeconds = server.cpuSeconds();
+  await server.stop();
+  return { cases: done, seconds: (performance.now() - started) / 1000, serverCpuSeconds, rss, healthChecks, failures };
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 }
 
 /** Bytes as MiB, for reports. */
@@ -249,10 +256,11 @@ export function mb(bytes: number): string {
 
 /** A failure as a few printable lines: reason, seed and path, the request, the replay command. */
 export function describeFailure(failure: FuzzFailure): string {
-  const lines = [`FAILED: ${failure.reason}`, `seed ${failure.seed}, path ${failure.path}`];
+  const lines = [`FAILED: ${failure.reason}`, `seed ${failure.seed}${failure.path === undefined ? "" : `, path ${failure.path}`}`];
   if (failure.culprit !== undefined) {
     const { case: c, wire } = failure.culprit;
-    lines.push(`request (${c.wire}, ${c.surface}${c.cut === "none" ? "" : `, cut ${c.cut}`}${c.wire === "h2-frames" ? `, fault ${c.frameFault}` : ""}): ${wire.slice(0, 2000)}`);
+    const notes = [c.wire, c.surface, ...(c.cut === "none" ? [] : [`cut ${c.cut}`]), ...(c.wire === "h2-frames" ? [`fault ${c.frameFault}`] : [])];
+    lines.push(`request (${notes.join(", ")}): ${wire.slice(0, 2000)}`);
   }
   lines.push(`replay: ${failure.replay}`);
   return lines.join("\n");

@@ -30,6 +30,10 @@ export interface FuzzServer {
   errorLogs(): readonly string[];
   /** Resident set size in bytes, from /proc/<pid>/status (0 once it exited). */
   rss(): number;
+  /** Whether it is exiting or gone: the exit was seen, or Node printed its fatal-error banner. */
+  dying(): boolean;
+  /** CPU time it used so far, in seconds (user + system). */
+  cpuSeconds(): number;
   /** Kills it (SIGKILL) and removes its config directory. */
   stop(): Promise<void>;
 }
@@ -91,6 +95,8 @@ export async function startFuzzServer(): Promise<FuzzServer> {
     stderr: () => stderr,
     errorLogs: () => errorLogs,
     rss: () => rssOf(pid),
+    dying: () => exit !== undefined || /^Node\.js v\d+/m.test(stderr),
+    cpuSeconds: () => cpuOf(pid),
     async stop() {
       if (exit === undefined) {
         const closed = new Promise((resolve) => child.once("close", resolve));
@@ -124,6 +130,17 @@ function rssOf(pid: number): number {
   try {
     const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return match?.[1] === undefined ? 0 : Number(match[1]) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function cpuOf(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
   }
