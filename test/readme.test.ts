@@ -60,6 +60,15 @@ describe("README", () => {
     expect(validateConfig(JSON.parse(json ?? "{}"), "README Deployment").redis?.eventMaxAgeMs).toBe(86_400_000);
   });
 
+  it("shows a tools.executeCommand config that the config schema accepts", () => {
+    const section = readme.slice(readme.indexOf("## Built-in tools"));
+    const json = /```json\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(validateConfig(JSON.parse(json ?? "{}"), "README Built-in tools").tools?.executeCommand).toEqual({
+      allowCommands: ["git", "ls", "uptime"],
+      maxResponseBytes: 1_048_576,
+    });
+  });
+
   it("runs the TypeScript client example", async () => {
     const code = /```ts\n(import \{ createConnectTransport[\s\S]*?)```/.exec(readme)?.[1];
     expect(code).toBeDefined();

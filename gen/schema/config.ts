@@ -93,6 +93,14 @@ export interface ToolwireConfig {
      */
     headersTimeoutMs?: number;
     /**
+     * Time a client has to deliver a request's whole body once its headers are in; a slower body is answered deadline_exceeded (HTTP 408) and its stream or connection closed (default 30000).
+     */
+    requestBodyTimeoutMs?: number;
+    /**
+     * Connections served at once; requests on connections past it are answered unavailable (503, Retry-After) and closed, and past twice it the port stops accepting (default 10000).
+     */
+    maxConnections?: number;
+    /**
      * Idle HTTP/1.1 keep-alive connections and HTTP/2 sessions are closed after this long (default 30000).
      */
     idleTimeoutMs?: number;
@@ -304,6 +312,26 @@ export interface ToolwireConfig {
      * Human-readable lines instead of JSON (default false).
      */
     pretty?: boolean;
+  };
+  /**
+   * Settings of built-in tools.
+   */
+  tools?: {
+    /**
+     * The execute_command tool.
+     */
+    executeCommand?: {
+      /**
+       * Allow-list: the only programs that may run, by base name (e.g. "git", "ls"); both the name a caller gives and the file it really is (symbolic links resolved) must be listed. The deny-list still applies. Default: any program the deny-list lets through.
+       *
+       * @maxItems 10000
+       */
+      allowCommands?: string[];
+      /**
+       * Most bytes stdout and stderr together take in a JSON response, escaping included, counting both copies (structured content and JSON text); longer output is cut and flagged truncated (default 1048576).
+       */
+      maxResponseBytes?: number;
+    };
   };
   /**
    * Directories of tool plugins.

@@ -19,11 +19,11 @@ export interface ExecuteCommandInput {
    */
   cwd?: string;
   /**
-   * Time limit in milliseconds, after which the process group is killed.
+   * Time limit in milliseconds, after which the program and everything it started are killed.
    */
   timeoutMs?: number;
   /**
-   * Most bytes kept of stdout and of stderr each; the rest is read and discarded.
+   * Most bytes kept of stdout and of stderr each; the rest is read and discarded. The server's response limit for both together may cut them further.
    */
   maxOutputBytes?: number;
   /**
@@ -50,21 +50,33 @@ export interface ExecuteCommandOutput {
    */
   stderr: string;
   /**
-   * Standard output was longer than maxOutputBytes.
+   * Standard output was longer than maxOutputBytes, or was cut to fit the response limit.
    */
   stdoutTruncated: boolean;
   /**
-   * Standard error was longer than maxOutputBytes.
+   * Standard error was longer than maxOutputBytes, or was cut to fit the response limit.
    */
   stderrTruncated: boolean;
   /**
-   * The time limit ran out and the process group was killed.
+   * Some output is missing: stdoutTruncated or stderrTruncated.
+   */
+  truncated: boolean;
+  /**
+   * Present when the response limit cut the output, and says so.
+   */
+  note?: string;
+  /**
+   * The time limit ran out and the program was killed.
    */
   timedOut: boolean;
   /**
-   * Wall-clock time from start until the output closed.
+   * Wall-clock time from start until the output closed (or the program exited and a short grace passed).
    */
   durationMs: number;
+  /**
+   * How everything the program started was kept within reach of the kill: its own PID namespace or cgroup (every descendant), or only its process group (descendants that call setsid escape).
+   */
+  containment: "pid-namespace" | "cgroup" | "process-group";
 }
 
 /** Descriptor of the execute_command tool (version 1.0.0). */
@@ -75,7 +87,7 @@ export const executeCommandTool: ToolDescriptor<ExecuteCommandInput, ExecuteComm
     "name": "execute_command",
     "version": "1.0.0",
     "title": "Execute command",
-    "description": "Runs a program directly, without a shell, with the given arguments, working directory and standard input, and returns its exit status and captured output. A deny-list refuses shells, busybox-style multi-call binaries, dynamic loaders (ld.so), privilege and system-administration programs, and wrappers that run other programs, checked against both the name given and the file it really is (PATH looked up, symbolic links resolved; a multi-call binary reached through a link, like Alpine's /bin/ls, runs the applet the link names and is judged by that name). The deny-list is a guard against accidents, not a sandbox: interpreters such as node, python, perl or awk, and programs like find -exec, are allowed and can run anything, a shell included, and the program runs as the server's user with that user's rights, so it can read the server's files and environment. The security boundary is this tool's restricted level plus explicit grants: grant it only to callers you would give a shell, and run Toolwire as an unprivileged user. As hygiene, only PATH, HOME, user, locale, time zone and temporary-directory variables are passed to the program. On timeout or cancellation the program and everything it started are killed, and background processes it leaves behind are killed when it exits.",
+    "description": "Runs a program directly, without a shell, with the given arguments, working directory and standard input, and returns its exit status and captured output. A deny-list refuses shells, busybox-style multi-call binaries, dynamic loaders (ld.so), privilege and system-administration programs, and wrappers that run other programs, checked against both the name given and the file it really is (PATH looked up, symbolic links resolved; a multi-call binary reached through a link, like Alpine's /bin/ls, runs the applet the link names and is judged by that name). The deny-list is a guard against accidents, not a sandbox: interpreters such as node, python, perl or awk, and programs like find -exec, are allowed and can run anything, a shell included, and the program runs as the server's user with that user's rights, so it can read the server's files and environment. The security boundary is this tool's restricted level plus explicit grants: grant it only to callers you would give a shell, and run Toolwire as an unprivileged user. An operator can name exactly which programs may run (tools.executeCommand.allowCommands in the server config). As hygiene, only PATH, HOME, user, locale, time zone and temporary-directory variables are passed to the program. On timeout or cancellation the program and everything it started are killed, and whatever it leaves behind is killed when it exits; the call ends soon after the program exits even if a descendant still holds its output open. Where the host allows, the program runs in a PID namespace (or else a cgroup) of its own, and that reaches every descendant; otherwise only its process group is killed, and a descendant that started a session of its own (setsid) survives. The result says which containment was used. stdout and stderr together are cut to fit the server's response limit (1 MiB by default).",
     "category": "system",
     "tags": [
       "system",
@@ -126,14 +138,14 @@ export const executeCommandTool: ToolDescriptor<ExecuteCommandInput, ExecuteComm
           "minimum": 100,
           "maximum": 60000,
           "default": 10000,
-          "description": "Time limit in milliseconds, after which the process group is killed."
+          "description": "Time limit in milliseconds, after which the program and everything it started are killed."
         },
         "maxOutputBytes": {
           "type": "integer",
           "minimum": 1024,
           "maximum": 1048576,
           "default": 65536,
-          "description": "Most bytes kept of stdout and of stderr each; the rest is read and discarded."
+          "description": "Most bytes kept of stdout and of stderr each; the rest is read and discarded. The server's response limit for both together may cut them further."
         },
         "stdin": {
           "type": "string",
@@ -152,8 +164,10 @@ export const executeCommandTool: ToolDescriptor<ExecuteCommandInput, ExecuteComm
         "stderr",
         "stdoutTruncated",
         "stderrTruncated",
+        "truncated",
         "timedOut",
-        "durationMs"
+        "durationMs",
+        "containment"
       ],
       "properties": {
         "exitCode": {
@@ -180,20 +194,36 @@ export const executeCommandTool: ToolDescriptor<ExecuteCommandInput, ExecuteComm
         },
         "stdoutTruncated": {
           "type": "boolean",
-          "description": "Standard output was longer than maxOutputBytes."
+          "description": "Standard output was longer than maxOutputBytes, or was cut to fit the response limit."
         },
         "stderrTruncated": {
           "type": "boolean",
-          "description": "Standard error was longer than maxOutputBytes."
+          "description": "Standard error was longer than maxOutputBytes, or was cut to fit the response limit."
+        },
+        "truncated": {
+          "type": "boolean",
+          "description": "Some output is missing: stdoutTruncated or stderrTruncated."
+        },
+        "note": {
+          "type": "string",
+          "description": "Present when the response limit cut the output, and says so."
         },
         "timedOut": {
           "type": "boolean",
-          "description": "The time limit ran out and the process group was killed."
+          "description": "The time limit ran out and the program was killed."
         },
         "durationMs": {
           "type": "number",
           "minimum": 0,
-          "description": "Wall-clock time from start until the output closed."
+          "description": "Wall-clock time from start until the output closed (or the program exited and a short grace passed)."
+        },
+        "containment": {
+          "enum": [
+            "pid-namespace",
+            "cgroup",
+            "process-group"
+          ],
+          "description": "How everything the program started was kept within reach of the kill: its own PID namespace or cgroup (every descendant), or only its process group (descendants that call setsid escape)."
         }
       }
     }

@@ -3,7 +3,7 @@ import { createToolwireServer, type ServerExtensionFactory, type ToolwireServer,
 import { createMonitoring } from "../server/monitoring.js";
 import type { ClusterBackend } from "../server/cluster-view.js";
 import type { SecurityLevelName } from "../security/security-level.js";
-import { builtinTools } from "../tools/index.js";
+import { createBuiltinTools, type ExecuteCommandOptions } from "../tools/index.js";
 import { createPluginManager, type PluginManager } from "../registry/plugin-manager.js";
 import { createToolRegistry } from "../registry/tool-registry.js";
 import { createRegistryAdmin } from "../server/registry-service.js";
@@ -24,6 +24,8 @@ export type ServeSettings = Omit<ToolwireServerOptions, "tools" | "extensions" |
   readonly mcpSessions?: boolean;
   /** The backend several instances share events, peers and statistics through (Redis). */
   readonly cluster?: ClusterBackend;
+  /** Options of the built-in execute_command tool (`tools.executeCommand` in the config). */
+  readonly executeCommand?: ExecuteCommandOptions;
 };
 
 /** The composed server and its plugin manager (load plugins with `plugins.reload()`). */
@@ -37,7 +39,7 @@ export type ComposedServer = ToolwireServer & {
  * test builds its server here too, so the documented commands run against what users run.
  */
 export function composeServer(settings: ServeSettings): ComposedServer {
-  const { monitoringLevel: _level, eventArguments: _arguments, pluginDirs = [], mcpSessions = false, cluster, ...options } = settings;
+  const { monitoringLevel: _level, eventArguments: _arguments, pluginDirs = [], mcpSessions = false, cluster, executeCommand, ...options } = settings;
   const registry = options.registry ?? createToolRegistry();
   const plugins = createPluginManager({ registry, dirs: pluginDirs, logger: settings.logger });
   // Every surface beyond ToolService and /health plugs in here, one line each.
@@ -46,5 +48,5 @@ export function composeServer(settings: ServeSettings): ComposedServer {
     createMonitoring({ access: { events: settings.monitoringLevel, stats: settings.monitoringLevel, metrics: settings.monitoringLevel }, includeArguments: settings.eventArguments, protocols: ["connect", "grpc", "grpc-web", "sse", "mcp"], services: [RegistryService], cluster }),
     createMcpEndpoint({ sessions: mcpSessions }),
   ];
-  return Object.assign(createToolwireServer({ ...options, registry, tools: builtinTools, extensions }), { plugins });
+  return Object.assign(createToolwireServer({ ...options, registry, tools: createBuiltinTools({ executeCommand }), extensions }), { plugins });
 }

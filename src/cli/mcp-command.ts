@@ -134,7 +134,7 @@ async function localBackend(
   watch: boolean,
   logger: Logger,
 ): Promise<StdioBackend> {
-  const [config, { createToolRegistry }, { createPluginManager }, { createCallPipeline }, { builtinTools }] = await Promise.all([
+  const [config, { createToolRegistry }, { createPluginManager }, { createCallPipeline }, { createBuiltinTools }] = await Promise.all([
     import("../config/index.js"),
     import("../registry/index.js"),
     import("../registry/plugin-manager.js"),
@@ -150,7 +150,7 @@ async function localBackend(
     logger,
   });
   const registry = createToolRegistry();
-  for (const tool of builtinTools) registry.register(tool);
+  for (const tool of createBuiltinTools({ executeCommand: settings.executeCommand })) registry.register(tool);
   const plugins = createPluginManager({ registry, dirs: settings.pluginDirs, logger });
   // A broken plugin is reported and skipped; everything else is served.
   const report = await plugins.reload();

@@ -128,6 +128,7 @@ export function registerServeCommand(program: Command): void {
         eventArguments: settings.monitoring.includeArguments,
         pluginDirs: settings.pluginDirs,
         mcpSessions: settings.mcpSessions,
+        executeCommand: settings.executeCommand,
         ...(settings.redis !== undefined && settings.cluster !== undefined
           ? {
               cluster: createRedisCluster({

@@ -138,14 +138,6 @@ export function createRedisCluster(options: RedisClusterOptions): ClusterBackend
       // Unreferenced: announcing alone must not keep a process alive.
       const timer = setInterval(() => void announce(), heartbeatMs);
       timer.unref();
-      // The URL is known only once listening; announce as soon as it is.
-      const first = setInterval(() => {
-        if (server.url !== "" || closed) {
-          clearInterval(first);
-          void announce();
-        }
-      }, 20);
-      first.unref();
 
       return {
         async peers() {
@@ -155,6 +147,8 @@ export function createRedisCluster(options: RedisClusterOptions): ClusterBackend
           return (await announcements()).map((a) => a.stats);
         },
         degradedReason: reason,
+        // The URL is known only once listening; announce as soon as it is.
+        listening: () => void announce(),
         onDegradedChange(listener) {
           listeners = [...listeners, listener];
           return () => {
@@ -164,7 +158,6 @@ export function createRedisCluster(options: RedisClusterOptions): ClusterBackend
         async close() {
           closed = true;
           clearInterval(timer);
-          clearInterval(first);
           redis.off("error", onError);
           redis.off("close", onDown);
           redis.off("ready", onReady);

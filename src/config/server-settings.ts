@@ -38,6 +38,8 @@ export interface ServerSettings {
     readonly defaultMaxConcurrency?: number | undefined;
     readonly maxStreamDurationMs?: number | undefined;
     readonly headersTimeoutMs?: number | undefined;
+    readonly requestBodyTimeoutMs?: number | undefined;
+    readonly maxConnections?: number | undefined;
     readonly idleTimeoutMs?: number | undefined;
     readonly maxHeaderBytes?: number | undefined;
     readonly maxConcurrentStreams?: number | undefined;
@@ -56,6 +58,8 @@ export interface ServerSettings {
   readonly mcpSessions: boolean;
   /** Plugin directories, resolved against the config file's directory. */
   readonly pluginDirs: readonly string[];
+  /** Settings of the execute_command tool: its allow-list and response limit, when configured. */
+  readonly executeCommand: { readonly allowCommands?: readonly string[]; readonly maxResponseBytes?: number };
   /** The Redis client, when configured (shared by every feature that uses Redis). */
   readonly redis: Redis | undefined;
   /** How the instances of a cluster share Redis (key prefix, heartbeat, event retention), when configured. */
@@ -163,6 +167,7 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
     },
     mcpSessions: config.mcp?.sessions ?? false,
     pluginDirs: (config.pluginDirs ?? []).map((dir) => resolve(context.baseDir, dir)),
+    executeCommand: { ...config.tools?.executeCommand },
     redis,
     cluster:
       redisConfig === undefined

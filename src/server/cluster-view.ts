@@ -46,6 +46,8 @@ export interface ClusterView {
   degradedReason(): string | undefined;
   /** Calls `listener` with the new reason (undefined: recovered) when it changes; returns the unsubscribe function. */
   onDegradedChange(listener: (reason: string | undefined) => void): () => void;
+  /** The server is listening: announce this instance (its URL is known only now). */
+  listening(): void;
   /** Stops announcing this instance and removes it from the peer list. */
   close(): Promise<void>;
 }

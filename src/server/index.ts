@@ -5,6 +5,7 @@ export type {
   PlainRequest,
   PlainRouteHandler,
   PlainServerResponse,
+  ServerAddress,
   ServerContext,
   ServerExtension,
   ServerExtensionFactory,

@@ -170,6 +170,7 @@ export function createMonitoring(options: MonitoringOptions = {}): ServerExtensi
         "/metrics": createMetricsRoute({ metrics, access }),
       },
       degradedReason: () => (server.shuttingDown ? undefined : cluster?.degradedReason()),
+      listening: () => cluster?.listening(),
       shutdown() {
         if (shutDown) return;
         shutDown = true;

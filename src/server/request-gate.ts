@@ -1,18 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { Refusal } from "./refusal.js";
 import type { DescService } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
-
-/** Why a request is refused before it reaches the Connect router. */
-export interface GateRefusal {
-  /** HTTP status. */
-  readonly status: number;
-  /** Connect error code for the JSON body. */
-  readonly code: string;
-  /** What is wrong and what to send instead. */
-  readonly message: string;
-  /** Extra response headers (Allow, Accept-Post). */
-  readonly headers: Record<string, string>;
-}
 
 /** The part of a request the gate looks at. */
 export interface GatedRequest {
@@ -25,13 +14,21 @@ const supportedContentType = /^application\/(json|proto|connect\+(json|proto)|gr
 const acceptPost = "application/json, application/proto, application/grpc, application/grpc-web";
 const base64Chars = /^[A-Za-z0-9_\-+/]*={0,2}$/;
 
+/** The request gate of a server's RPCs. */
+export interface RequestGate {
+  /** Refuses malformed RPC requests; passes everything else (other paths included). */
+  readonly guard: (req: GatedRequest) => Refusal | undefined;
+  /** Whether a path (without query) is one of the server's RPCs. */
+  isRpcPath(path: string): boolean;
+}
+
 /**
  * Creates the check that runs before the Connect router. connect-node answers several malformed
  * requests with a bare status (415, 405) or an internal error (bad base64 in a Connect GET); the
  * gate answers those with a Connect-shaped JSON error a person can act on. Returns undefined for
  * requests the router should handle.
  */
-export function createRequestGate(services: readonly DescService[]): (req: GatedRequest) => GateRefusal | undefined {
+export function createRequestGate(services: readonly DescService[]): RequestGate {
   const getAllowed = new Set<string>();
   const rpcPaths = new Set<string>();
   const streamingPaths = new Set<string>();
@@ -43,7 +40,7 @@ export function createRequestGate(services: readonly DescService[]): (req: Gated
       if (method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) getAllowed.add(path);
     }
   }
-  return (req) => {
+  const guard = (req: GatedRequest): Refusal | undefined => {
     const url = req.url ?? "/";
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);
@@ -58,9 +55,10 @@ export function createRequestGate(services: readonly DescService[]): (req: Gated
       headers: { allow },
     };
   };
+  return { guard, isRpcPath: (path) => rpcPaths.has(path) };
 }
 
-function checkContentType(contentType: string, streaming: boolean): GateRefusal | undefined {
+function checkContentType(contentType: string, streaming: boolean): Refusal | undefined {
   const [type = "", ...params] = contentType.split(";").map((p) => p.trim());
   const charset = params.find((p) => /^charset=/i.test(p))?.slice("charset=".length).replace(/"/g, "");
   if (supportedContentType.test(type) && (charset === undefined || /^utf-?8$/i.test(charset))) {
@@ -82,7 +80,7 @@ function checkContentType(contentType: string, streaming: boolean): GateRefusal 
   };
 }
 
-function wrongConnectKind(contentType: string, rule: string): GateRefusal {
+function wrongConnectKind(contentType: string, rule: string): Refusal {
   return {
     status: 415,
     code: "invalid_argument",
@@ -91,7 +89,7 @@ function wrongConnectKind(contentType: string, rule: string): GateRefusal {
   };
 }
 
-function checkGetQuery(params: URLSearchParams): GateRefusal | undefined {
+function checkGetQuery(params: URLSearchParams): Refusal | undefined {
   const encoding = params.get("encoding");
   if (encoding !== "json" && encoding !== "proto") {
     return {

@@ -19,6 +19,16 @@ export type PlainServerResponse = ServerResponse | Http2ServerResponse;
  */
 export type PlainRouteHandler = (req: PlainRequest, res: PlainServerResponse) => void | Promise<void>;
 
+/** Where a server listens, once it does. */
+export interface ServerAddress {
+  /** Base URL, e.g. http://127.0.0.1:8081. */
+  readonly url: string;
+  /** The address listened on. */
+  readonly host: string;
+  /** The port listened on. */
+  readonly port: number;
+}
+
 /** What the server shares with its extensions. */
 export interface ServerContext {
   /** This instance's id, as events and server info report it. */
@@ -56,6 +66,8 @@ export interface ServerExtension {
    * not; /health then reports "degraded" with the reason, still answering 200 since calls are served.
    */
   degradedReason?(): string | undefined;
+  /** The server is listening at `address` (the URL is known only from now on). */
+  listening?(address: ServerAddress): void;
   /** Shutdown has begun: health turns NOT_SERVING, long-lived streams should end now. */
   shutdown?(): void;
   /** The server has closed every connection: release timers, subscriptions, clients. */

@@ -5,6 +5,8 @@ import { executeCommandTool, type ExecuteCommandOutput } from "../../gen/tools/e
 import { textContent } from "../registry/content.js";
 import { defineTool } from "../registry/define-tool.js";
 import { ToolError, toolResult, type ToolResult } from "../registry/tool-result.js";
+import type { Containment, ContainmentKind } from "./process-containment.js";
+import { capOutput } from "./response-cap.js";
 import { runProcess, type ProcessOutcome } from "./run-process.js";
 
 /**
@@ -32,9 +34,14 @@ export const deniedPrograms: ReadonlySet<string> = new Set([
   "env", "nohup", "nice", "timeout", "xargs", "setsid", "stdbuf", "ionice", "chrt", "taskset", "chroot",
   "nsenter", "unshare", "script", "watch", "flock", "setpriv", "capsh", "runcon", "sg", "newgrp", "setarch",
   "linux32", "linux64", "prlimit", "systemd-run", "start-stop-daemon", "run-parts", "gosu", "su-exec", "chpst",
-  "setuidgid", "envuidgid", "envdir", "softlimit", "fakeroot", "strace", "ltrace",
+  "setuidgid", "envuidgid", "envdir", "softlimit", "fakeroot", "strace", "ltrace", "choom", "ssh-agent", "uclampset",
+  "dbus-run-session", "dbus-launch", "valgrind", "gdb", "lldb", "rr", "perf", "time", "numactl", "cgexec", "bwrap",
+  "firejail", "systemd-nspawn", "faketime", "eatmydata", "torsocks", "proxychains", "catchsegv",
+  // Signalling and re-prioritising other processes (procps' kill family).
+  "skill", "snice",
 ]);
 
+/** What the handler returns: plain output, or an error result carrying it after a timeout. */
 type CommandResult = ExecuteCommandOutput | ToolResult<ExecuteCommandOutput>;
 
 /**
@@ -44,59 +51,123 @@ type CommandResult = ExecuteCommandOutput | ToolResult<ExecuteCommandOutput>;
  */
 const passedEnv = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT"];
 
+/** Options of {@link createExecuteCommand}, from `tools.executeCommand` in the config. */
+export interface ExecuteCommandOptions {
+  /**
+   * Program names that alone may run, matched against the base name of the command given and of
+   * the file it really is (a multi-call binary is judged by the name given); the deny-list still
+   * applies. Every program the deny-list lets through when absent.
+   */
+  readonly allowCommands?: readonly string[];
+  /**
+   * Most bytes stdout and stderr together may take in a JSON response, escaping included and
+   * counted twice, since the output travels as structured content and again as JSON text
+   * (default 1 MiB).
+   */
+  readonly maxResponseBytes?: number;
+  /** How descendants are contained; the strongest the host allows when absent (tests force one). */
+  readonly containment?: Containment;
+}
+
+/** Default of {@link ExecuteCommandOptions.maxResponseBytes}. */
+export const defaultMaxResponseBytes = 1024 * 1024;
+
 /**
- * The `execute_command` tool: runs a program without a shell, refusing the programs in
- * {@link deniedPrograms} by the name given and by the name of the file it really is, and kills
- * its whole process group on timeout or cancel. A timeout is an error result that still carries
- * the output collected so far.
+ * Creates the `execute_command` tool: runs a program without a shell, refusing the programs in
+ * {@link deniedPrograms} (and, with `allowCommands`, any not listed) by the name given and by
+ * the name of the file it really is, and kills everything it started on timeout, on cancel and
+ * when it exits, as far as the host's containment reaches (see {@link Containment}). A timeout
+ * is an error result that still carries the output collected so far.
  */
-export const executeCommand = defineTool(executeCommandTool, async (input, ctx): Promise<CommandResult> => {
-  const given = deniedName(input.command);
-  if (given !== undefined) throw new ToolError(`"${given}" is not allowed: ${refusal}`);
-  const cwd = input.cwd === undefined ? undefined : await directory(input.cwd);
-  const env = childEnv();
-  // The file spawn would run, symbolic links resolved, so a link or a loader cannot hide a shell.
-  const program = await resolveProgram(input.command, cwd ?? process.cwd(), env.PATH);
-  if (program.kind === "missing") throw new ToolError(`program not found: ${input.command}`);
-  if (program.kind === "not-executable") throw new ToolError(`permission denied: ${input.command} is not executable`);
-  const real = deniedName(program.path, true);
-  if (real !== undefined) {
-    throw new ToolError(`"${basename(input.command)}" is not allowed: it is ${program.path} ("${real}"), and ${refusal}`);
-  }
-  ctx.signal.throwIfAborted();
-  const timeoutMs = input.timeoutMs ?? 10000;
+export function createExecuteCommand(options: ExecuteCommandOptions = {}) {
+  const allowed = options.allowCommands === undefined ? undefined : new Set(options.allowCommands);
+  const maxResponseBytes = options.maxResponseBytes ?? defaultMaxResponseBytes;
+  return defineTool(executeCommandTool, async (input, ctx): Promise<CommandResult> => {
+    const given = deniedName(input.command);
+    if (given !== undefined) throw new ToolError(`"${given}" is not allowed: ${refusal}`);
+    if (allowed !== undefined && !allowed.has(basename(input.command))) {
+      throw new ToolError(`"${basename(input.command)}" is not allowed: ${allowListSetting} does not list it`);
+    }
+    const cwd = input.cwd === undefined ? undefined : await directory(input.cwd);
+    const env = childEnv();
+    // The file spawn would run, symbolic links resolved, so a link or a loader cannot hide a shell.
+    const program = await resolveProgram(input.command, cwd ?? process.cwd(), env.PATH);
+    if (program.kind === "missing") throw new ToolError(`program not found: ${input.command}`);
+    if (program.kind === "not-executable") throw new ToolError(`permission denied: ${input.command} is not executable`);
+    const real = deniedName(program.path, true);
+    if (real !== undefined) {
+      throw new ToolError(`"${basename(input.command)}" is not allowed: it is ${program.path} ("${real}"), and ${refusal}`);
+    }
+    const realName = basename(program.path);
+    if (allowed !== undefined && !allowed.has(realName) && !isMultiCall(realName)) {
+      throw new ToolError(`"${basename(input.command)}" is not allowed: it is ${program.path} ("${realName}"), which ${allowListSetting} does not list`);
+    }
+    ctx.signal.throwIfAborted();
+    const timeoutMs = input.timeoutMs ?? 10000;
 
-  let outcome: ProcessOutcome;
-  try {
-    outcome = await runProcess({
-      // Run the very file that was checked, under the name the caller gave it.
-      command: program.path,
-      argv0: input.command,
-      args: input.args ?? [],
-      cwd,
-      env,
-      stdin: input.stdin,
-      timeoutMs,
-      maxOutputBytes: input.maxOutputBytes ?? 65536,
-      signal: ctx.signal,
+    let outcome: ProcessOutcome;
+    try {
+      outcome = await runProcess({
+        // Run the very file that was checked, under the name the caller gave it.
+        command: program.path,
+        argv0: input.command,
+        args: input.args ?? [],
+        cwd,
+        env,
+        stdin: input.stdin,
+        timeoutMs,
+        maxOutputBytes: input.maxOutputBytes ?? 65536,
+        signal: ctx.signal,
+        ...(options.containment === undefined ? {} : { containment: options.containment }),
+      });
+    } catch (err) {
+      throw new ToolError(spawnFailure(input.command, err));
+    }
+    if (outcome.aborted) throw ctx.signal.reason;
+
+    const output = commandOutput(outcome, maxResponseBytes);
+    if (!outcome.timedOut) return output;
+    return toolResult({
+      structuredContent: output,
+      // Text-only clients see the partial output too, not just the verdict.
+      content: [
+        textContent(`${input.command} timed out after ${timeoutMs} ms; ${killedWhat[outcome.containment]} was killed.\n${JSON.stringify(output)}`),
+      ],
+      isError: true,
     });
-  } catch (err) {
-    throw new ToolError(spawnFailure(input.command, err));
-  }
-  if (outcome.aborted) throw ctx.signal.reason;
-
-  const { aborted: _aborted, ...rest } = outcome;
-  const output: ExecuteCommandOutput = rest;
-  if (!outcome.timedOut) return output;
-  return toolResult({
-    structuredContent: output,
-    // Text-only clients see the partial output too, not just the verdict.
-    content: [
-      textContent(`${input.command} timed out after ${timeoutMs} ms; its process group was killed.\n${JSON.stringify(output)}`),
-    ],
-    isError: true,
   });
-});
+}
+
+/** The `execute_command` tool with the default options. */
+export const executeCommand = createExecuteCommand();
+
+const allowListSetting = "the allow-list (tools.executeCommand.allowCommands)";
+
+const killedWhat: Readonly<Record<ContainmentKind, string>> = {
+  "pid-namespace": "its PID namespace",
+  cgroup: "its cgroup",
+  "process-group": "its process group",
+};
+
+/** The tool's output: the outcome with stdout and stderr fitted into the response budget. */
+function commandOutput(outcome: ProcessOutcome, maxResponseBytes: number): ExecuteCommandOutput {
+  const { aborted: _aborted, ...rest } = outcome;
+  const capped = capOutput(rest.stdout, rest.stderr, maxResponseBytes);
+  const cut = capped.stdoutCut || capped.stderrCut;
+  const stdoutTruncated = rest.stdoutTruncated || capped.stdoutCut;
+  const stderrTruncated = rest.stderrTruncated || capped.stderrCut;
+  return {
+    ...rest,
+    stdout: capped.stdout,
+    stderr: capped.stderr,
+    stdoutTruncated,
+    stderrTruncated,
+    truncated: stdoutTruncated || stderrTruncated,
+    ...(cut
+      ? { note: `output cut to fit the response limit of ${maxResponseBytes} bytes for stdout and stderr together (tools.executeCommand.maxResponseBytes)` }
+      : {}),
+  };
+}
 
 const refusal =
   "shells, dynamic loaders, privilege and system-administration programs, and programs that run other programs are refused " +
@@ -123,6 +194,10 @@ function deniedName(path: string, multiCallAllowed = false): string | undefined 
 
 /** Multi-call binaries, which run the applet their argv[0] names, or the one in argv[1]. */
 const multiCallPrefixes = ["busybox", "toybox"];
+
+function isMultiCall(name: string): boolean {
+  return multiCallPrefixes.some((prefix) => name.toLowerCase().startsWith(prefix));
+}
 
 /**
  * Whether `name` is a dynamic loader, which runs any program given as its argument:

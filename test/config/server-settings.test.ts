@@ -61,6 +61,11 @@ async function closedPort(): Promise<number> {
 }
 
 describe("resolveServerSettings", () => {
+  it("passes tools.executeCommand on to the execute_command tool", async () => {
+    const settings = await resolveConfig({ tools: { executeCommand: { allowCommands: ["git", "ls"], maxResponseBytes: 65_536 } } });
+    expect(settings.executeCommand).toEqual({ allowCommands: ["git", "ls"], maxResponseBytes: 65_536 });
+  });
+
   it("fills the documented defaults for an empty config", async () => {
     const settings = await resolveConfig({});
     expect(settings).toMatchObject({
@@ -70,6 +75,7 @@ describe("resolveServerSettings", () => {
       logging: { level: "info", pretty: false },
       monitoring: { level: "public", includeArguments: false },
       pluginDirs: [],
+      executeCommand: {},
       redis: undefined,
     });
     expect(await settings.authenticate({ headers: new Headers(), protocol: "connect" })).toMatchObject({ anonymous: true });
