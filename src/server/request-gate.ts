@@ -31,10 +31,12 @@ export interface RequestGate {
 export function createRequestGate(services: readonly DescService[]): RequestGate {
   const getAllowed = new Set<string>();
   const rpcPaths = new Set<string>();
+  const streamingPaths = new Set<string>();
   for (const service of services) {
     for (const method of service.methods) {
       const path = `/${service.typeName}/${method.name}`;
       rpcPaths.add(path);
+      if (method.methodKind !== "unary") streamingPaths.add(path);
       if (method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) getAllowed.add(path);
     }
   }
@@ -44,7 +46,7 @@ export function createRequestGate(services: readonly DescService[]): RequestGate
     const path = query === -1 ? url : url.slice(0, query);
     if (!rpcPaths.has(path)) return undefined;
     const allow = getAllowed.has(path) ? "GET, POST" : "POST";
-    if (req.method === "POST") return checkContentType(req.headers["content-type"] ?? "");
+    if (req.method === "POST") return checkContentType(req.headers["content-type"] ?? "", streamingPaths.has(path));
     if (req.method === "GET" && getAllowed.has(path)) return checkGetQuery(new URLSearchParams(query === -1 ? "" : url.slice(query + 1)));
     return {
       status: 405,
@@ -56,16 +58,33 @@ export function createRequestGate(services: readonly DescService[]): RequestGate
   return { guard, isRpcPath: (path) => rpcPaths.has(path) };
 }
 
-function checkContentType(contentType: string): Refusal | undefined {
+function checkContentType(contentType: string, streaming: boolean): Refusal | undefined {
   const [type = "", ...params] = contentType.split(";").map((p) => p.trim());
   const charset = params.find((p) => /^charset=/i.test(p))?.slice("charset=".length).replace(/"/g, "");
-  if (supportedContentType.test(type) && (charset === undefined || /^utf-?8$/i.test(charset))) return undefined;
+  if (supportedContentType.test(type) && (charset === undefined || /^utf-?8$/i.test(charset))) {
+    // Connect unary and Connect streaming have content types of their own; connect-node answers
+    // one on the other's methods with a bare 415.
+    const connectStreaming = /^application\/connect\+/i.test(type);
+    const connectUnary = /^application\/(json|proto)$/i.test(type);
+    if (streaming && connectUnary) return wrongConnectKind(contentType, "a streaming method takes application/connect+json or application/connect+proto");
+    if (!streaming && connectStreaming) return wrongConnectKind(contentType, "a unary method takes application/json or application/proto");
+    return undefined;
+  }
   return {
     status: 415,
     code: "invalid_argument",
     message:
       `unsupported content-type "${contentType.slice(0, 100)}"; send application/json (UTF-8) or application/proto ` +
       "(Connect), application/grpc or application/grpc-web",
+    headers: { "accept-post": acceptPost },
+  };
+}
+
+function wrongConnectKind(contentType: string, rule: string): Refusal {
+  return {
+    status: 415,
+    code: "invalid_argument",
+    message: `unsupported content-type "${contentType.slice(0, 100)}" for this method: ${rule} (or the gRPC and gRPC-Web types)`,
     headers: { "accept-post": acceptPost },
   };
 }

@@ -43,6 +43,25 @@ describe("bad input", () => {
     expect(res.json().message).toContain("application/json");
   });
 
+  it("answers a Connect streaming content type on a unary method with a JSON 415", async () => {
+    // connect-node answers this mismatch with a bare 415 and no body.
+    const res = await post(new Uint8Array([0, 0, 0, 0, 2, 0x7b, 0x7d]), "application/connect+json");
+    expect(res.status).toBe(415);
+    expect(res.json().code).toBe("invalid_argument");
+    expect(res.json().message).toContain("application/json");
+  });
+
+  it("answers a Connect unary content type on a streaming method with a JSON 415", async () => {
+    const res = await fetch(`${server.url}/toolwire.v1.ToolService/CallToolStream`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"name":"echo"}',
+    });
+    const text = await res.text();
+    expect(res.status).toBe(415);
+    expect((JSON.parse(text) as { code: string; message: string }).message).toContain("application/connect+json");
+  });
+
   it("refuses unknown request fields instead of ignoring them", async () => {
     const res = await post('{"name":"echo","argumnets":{"message":"typo"}}');
     expect(res.status).toBe(400);
