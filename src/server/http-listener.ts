@@ -61,6 +61,13 @@ export function createHttpListener(options: HttpListenerOptions): HttpListener {
     handler,
   );
   http2.on("session", (session) => lifecycle.trackSession(session));
+  // node's default answer to "Expect: 100-continue" writes on a stream the client may already have
+  // reset, and throws outside any request handler; a reset request needs no answer at all.
+  http2.on("checkContinue", (req, res) => {
+    if (res.stream.destroyed) return;
+    res.writeContinue();
+    handler(req, res);
+  });
   // An HTTP/2 connection's FIN waits for the peer's, so no frame the peer still owes is cut.
   http2.on("connection", (socket: Socket) => finAfterPeer(socket, peerCloseWaitMs));
   let listener: NetServer;

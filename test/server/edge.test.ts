@@ -187,3 +187,22 @@ describe("caching of Connect GET answers", () => {
     expect(keyed.headers.get("cache-control")).toBe("private");
   });
 });
+
+describe("HTTP/2 streams that end early", () => {
+  it("survives a request expecting 100-continue whose stream is reset before the server answers it", async () => {
+    for (let i = 0; i < 20; i++) {
+      const session = connectHttp2(server.url);
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/toolwire.v1.ToolService/CallTool",
+        "content-type": "application/json",
+        expect: "100-continue",
+      });
+      stream.on("error", () => undefined);
+      stream.close(h2.NGHTTP2_CANCEL);
+      await new Promise((resolve) => stream.once("close", resolve));
+      session.destroy();
+    }
+    await healthy();
+  });
+});
