@@ -15,7 +15,7 @@ describe("clampDeadlineHeaders", () => {
   });
 
   it("keeps deadlines a timer holds, and malformed ones for connect-node to refuse", () => {
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       { "connect-timeout-ms": "2147483647" },
       { "grpc-timeout": "596H" },
       { "grpc-timeout": "99999999m" },
