@@ -45,6 +45,8 @@ export interface ServerSettings {
   };
   /** Identifies callers from API keys and JWTs (anonymous when none are configured). */
   readonly authenticate: Authenticator;
+  /** Whether calls of tools hidden from the caller answer with the refusal instead of not_found. */
+  readonly revealHiddenTools: boolean;
   /** Rate limiter: in memory, or in Redis when configured. */
   readonly rateLimiter: ToolRateLimiter;
   /** Server-wide request budgets. */
@@ -155,6 +157,7 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
     trustedProxies: config.server?.trustedProxies,
     limits: { ...config.limits },
     authenticate: createAuthenticator({ apiKeys: config.auth?.apiKeys, jwt: verifyJwt }),
+    revealHiddenTools: config.auth?.revealHiddenTools ?? false,
     rateLimiter: createToolRateLimiter({ redis, keyPrefix: config.redis?.keyPrefix, fallback: rateLimitFallback }),
     requestLimits: { perCaller: config.rateLimits?.perCaller, anonymousPerIp: config.rateLimits?.anonymousPerIp },
     logging: { level: config.logging?.level ?? "info", pretty: config.logging?.pretty ?? false },

@@ -193,8 +193,9 @@ describe("toolwire serve --config: a configured server", () => {
     const anonymous = await client.listTools({});
     expect(anonymous.tools.map((t) => t.name)).not.toContain("list_processes");
     expect((await client.callTool({ name: "echo", arguments: { message: "hi" } })).isError).toBe(false);
+    // Hidden from anonymous callers, so it answers as if it did not exist.
     const needsKey = await client.callTool({ name: "list_processes", arguments: {} }).catch((e: unknown) => ConnectError.from(e));
-    expect(needsKey).toMatchObject({ code: Code.Unauthenticated });
+    expect(needsKey).toMatchObject({ code: Code.NotFound, rawMessage: 'tool "list_processes" not found' });
 
     const wrongKey = await client
       .callTool({ name: "echo", arguments: { message: "hi" } }, { headers: { authorization: "Bearer tw_wrong-key" } })
