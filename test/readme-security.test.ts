@@ -29,7 +29,7 @@ describe("README Security section", () => {
   it("has a config example, the serve command and curl examples of each denial", () => {
     expect(config).toBeDefined();
     expect(serveExample).toBeDefined();
-    for (const code of ["unauthenticated", "permission_denied", "429"]) {
+    for (const code of ["unauthenticated", "not_found", "429"]) {
       expect(examples.some((e) => e.expect?.includes(code)), code).toBe(true);
     }
   });

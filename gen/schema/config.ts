@@ -199,6 +199,10 @@ export interface ToolwireConfig {
        */
       maxLevel?: "public" | "authenticated" | "restricted" | "admin";
     };
+    /**
+     * Answer GetTool and calls of a tool the caller may not list with unauthenticated or permission_denied, naming the level needed (default false: not_found, word for word as for a tool that does not exist, so tools cannot be probed for; the log still records the refusal).
+     */
+    revealHiddenTools?: boolean;
   };
   /**
    * Rate limits besides the manifests' own (per tool and caller).

@@ -162,6 +162,7 @@ async function localBackend(
   const pipeline = createCallPipeline({
     registry,
     authenticate: settings.authenticate,
+    revealHiddenTools: settings.revealHiddenTools,
     defaultTimeoutMs: settings.defaultTimeoutMs,
     rateLimiter: settings.rateLimiter,
     requestLimits: settings.requestLimits,

@@ -122,6 +122,7 @@ export function registerServeCommand(program: Command): void {
           ...settings.limits,
         }),
         authenticate: settings.authenticate,
+        revealHiddenTools: settings.revealHiddenTools,
         rateLimiter: settings.rateLimiter,
         requestLimits: settings.requestLimits,
         monitoringLevel: settings.monitoring.level,

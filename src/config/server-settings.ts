@@ -10,7 +10,8 @@ import { createJwtVerifier, type JwtVerifier } from "../security/jwt.js";
 import { createToolRateLimiter, type RateLimitFallback, type ToolRateLimiter } from "../security/rate-limit.js";
 import type { SecurityLevelName } from "../security/security-level.js";
 import { ConfigError } from "./config-error.js";
-import { readConfigFile, readSecret, type ResolveContext } from "./secrets.js";
+import { parseRedisUrl, redactRedisUrl, type RedisEndpoint } from "./redis-url.js";
+import { readConfigFile, readSecret, type ResolveContext, type SecretRef } from "./secrets.js";
 
 /** Everything a validated configuration resolves to, ready to build a server from. */
 export interface ServerSettings {
@@ -46,6 +47,8 @@ export interface ServerSettings {
   };
   /** Identifies callers from API keys and JWTs (anonymous when none are configured). */
   readonly authenticate: Authenticator;
+  /** Whether calls of tools hidden from the caller answer with the refusal instead of not_found. */
+  readonly revealHiddenTools: boolean;
   /** Rate limiter: in memory, or in Redis when configured. */
   readonly rateLimiter: ToolRateLimiter;
   /** Server-wide request budgets. */
@@ -142,11 +145,12 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
   const redisConfig = config.redis;
   if (redisConfig !== undefined) {
     const url = await readSecret(redisConfig.url, "/redis/url", context);
+    const endpoint = parseRedisUrl(url, secretSource(redisConfig.url, context), "/redis/url");
     const ca = redisConfig.tls?.caFile === undefined ? undefined : await readConfigFile(redisConfig.tls.caFile, "/redis/tls/caFile", context);
-    redis = await connectRedis(url, {
+    redis = await connectRedis(url, endpoint, {
       connectTimeout: redisConfig.connectTimeoutMs ?? 2_000,
       commandTimeout: redisConfig.commandTimeoutMs ?? 1_000,
-      tls: redisConfig.tls === undefined && !url.startsWith("rediss:") ? undefined : { ca, servername: redisConfig.tls?.servername },
+      tls: redisConfig.tls === undefined && !endpoint.tls ? undefined : { ca, servername: redisConfig.tls?.servername },
       degraded: redisConfig.onUnavailable === "degraded",
       logger: context.logger,
     });
@@ -164,6 +168,7 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
     trustedProxies: config.server?.trustedProxies,
     limits: { ...config.limits },
     authenticate: createAuthenticator({ apiKeys: config.auth?.apiKeys, jwt: verifyJwt }),
+    revealHiddenTools: config.auth?.revealHiddenTools ?? false,
     rateLimiter: createToolRateLimiter({ redis, keyPrefix: config.redis?.keyPrefix, fallback: rateLimitFallback }),
     requestLimits: { perCaller: config.rateLimits?.perCaller, anonymousPerIp: config.rateLimits?.anonymousPerIp },
     logging: { level: config.logging?.level ?? "info", pretty: config.logging?.pretty ?? false },
@@ -195,20 +200,6 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
   };
 }
 
-/**
- * A Redis URL fit for messages: scheme, user, host, port and database only. The password and
- * the query are dropped, because ioredis also reads credentials from `?password=`.
- */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    const user = parsed.username === "" && parsed.password === "" ? "" : `${parsed.username}${parsed.password === "" ? "" : ":***"}@`;
-    return `${parsed.protocol}//${user}${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
-  } catch {
-    return "(unparsable Redis URL)";
-  }
-}
-
 /** How {@link connectRedis} connects. */
 interface ConnectRedisOptions {
   readonly connectTimeout: number;
@@ -219,9 +210,22 @@ interface ConnectRedisOptions {
   readonly logger: Logger | undefined;
 }
 
-async function connectRedis(url: string, options: ConnectRedisOptions): Promise<Redis> {
+/** Where a secret came from, for errors about its value (which they never repeat). */
+function secretSource(ref: SecretRef, context: ResolveContext): string {
+  if (typeof ref === "string") return "(the config)";
+  return "env" in ref ? `environment variable ${ref.env}` : resolve(context.baseDir, ref.file);
+}
+
+async function connectRedis(url: string, endpoint: RedisEndpoint, options: ConnectRedisOptions): Promise<Redis> {
   const { logger } = options;
-  const redis = new Redis(url, {
+  // The parsed endpoint, never the string: ioredis would read it with the legacy url.parse.
+  const redis = new Redis({
+    host: endpoint.host,
+    port: endpoint.port,
+    ...(endpoint.username === undefined ? {} : { username: endpoint.username }),
+    ...(endpoint.password === undefined ? {} : { password: endpoint.password }),
+    ...(endpoint.db === undefined ? {} : { db: endpoint.db }),
+    ...(endpoint.family === undefined ? {} : { family: endpoint.family }),
     lazyConnect: true,
     connectTimeout: options.connectTimeout,
     commandTimeout: options.commandTimeout,

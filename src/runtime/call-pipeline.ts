@@ -21,6 +21,7 @@ import {
   invalidOutput,
   limitExceeded,
   shuttingDown,
+  toolNotFound,
 } from "./errors.js";
 
 /** Receives what a handler emits while it runs; streaming transports forward it. */
@@ -98,7 +99,10 @@ export interface ObservedCall {
 export interface CallOutcome {
   /** "ok", "tool_error" (an is_error result), or the Connect code of the error, in snake case. */
   readonly code: string;
-  /** The error the caller got, when it got one. */
+  /**
+   * The error the caller got, when it got one; for a tool hidden from the caller, the refusal
+   * (unauthenticated, permission_denied) its not_found answer stands for, so audits see it.
+   */
   readonly error: ConnectError | undefined;
   /** The result, when there was one (is_error results included). */
   readonly result: CallResult | undefined;
@@ -148,6 +152,12 @@ export interface CallPipelineOptions {
   readonly defaultMaxConcurrency?: number | undefined;
   /** Longest a streaming call may run, whatever its tool timeout (default 1 hour). */
   readonly maxStreamDurationMs?: number | undefined;
+  /**
+   * Answer a call of a tool the caller may not see (one ListTools leaves out for it) with
+   * unauthenticated or permission_denied, naming the level needed. Default false: not_found,
+   * word for word as for a tool that does not exist, so that callers cannot probe for tools.
+   */
+  readonly revealHiddenTools?: boolean | undefined;
   /** Told about every call's start and end (metrics, events, audit). */
   readonly observers?: readonly CallObserver[] | undefined;
   /** Told when `authenticate` (listings, monitoring, admin, MCP) refuses a caller: bad credentials or a spent budget. */
@@ -169,7 +179,10 @@ export interface CallPipeline {
   authenticate(caller: CallerInfo): Promise<Principal>;
   /** Whether `principal` may call `tool`. */
   canCall(principal: Principal, tool: RegisteredTool): boolean;
-  /** Resolves a tool the principal may see; throws not_found / unauthenticated / permission_denied. */
+  /**
+   * Resolves a tool the principal may see; throws not_found (also for a tool hidden from it,
+   * unless `revealHiddenTools`) / unauthenticated / permission_denied.
+   */
   resolveFor(principal: Principal, name: string, version?: string): RegisteredTool;
   /** Adds an observer of every call from now on; returns a function that removes it. */
   observe(observer: CallObserver): () => void;
@@ -204,6 +217,9 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
   const { perCaller, anonymousPerIp } = options.requestLimits ?? {};
   const defaultMaxConcurrency = options.defaultMaxConcurrency;
   const maxStreamDurationMs = options.maxStreamDurationMs ?? 3_600_000;
+  const revealHiddenTools = options.revealHiddenTools ?? false;
+  // not_found answers that stand for a refusal: observers record the refusal.
+  const concealedDenials = new WeakMap<ConnectError, ConnectError>();
 
   /** Authenticates, spending the client address's budget on bad credentials. */
   async function identify(caller: CallerInfo): Promise<Principal> {
@@ -241,10 +257,35 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
   }
 
   function resolveFor(principal: Principal, name: string, version?: string): RegisteredTool {
-    const tool = registry.resolve(name, version);
+    if (revealHiddenTools) {
+      const tool = registry.resolve(name, version);
+      const denied = accessOf(principal, tool);
+      if (denied !== undefined) throw denied;
+      return tool;
+    }
+    // By the listing's rule, a version the caller may not call does not exist for it, and no
+    // answer (not even to a malformed version range) may tell a hidden tool from a missing one.
+    const versions = registry.versions(name);
+    const visible = versions.filter((t) => accessOf(principal, t) === undefined);
+    if (versions[0] === undefined) throw toolNotFound(name, undefined, []);
+    if (visible.length === 0) throw concealed(toolNotFound(name, undefined, []), accessOf(principal, versions[0]));
+    const missing = () => toolNotFound(name, version, visible.map((t) => t.version));
+    let tool: RegisteredTool;
+    try {
+      tool = registry.resolve(name, version);
+    } catch (err) {
+      // The registry's own answer would list the hidden versions too.
+      throw err instanceof ConnectError && err.code === Code.NotFound ? missing() : err;
+    }
     const denied = accessOf(principal, tool);
-    if (denied !== undefined) throw denied;
-    return tool;
+    if (denied === undefined) return tool;
+    throw concealed(missing(), denied);
+  }
+
+  /** Remembers the refusal behind a not_found answer, for observers (the audit log) only. */
+  function concealed(answer: ConnectError, denial: ConnectError | undefined): ConnectError {
+    if (denial !== undefined) concealedDenials.set(answer, denial);
+    return answer;
   }
 
   let observers: readonly CallObserver[] = options.observers ?? [];
@@ -279,7 +320,8 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
       notify(seen, (o) => o.callEnded?.(observed, outcome));
       return result;
     } catch (err) {
-      const error = ConnectError.from(err);
+      const answered = ConnectError.from(err);
+      const error = concealedDenials.get(answered) ?? answered;
       const outcome: CallOutcome = {
         code: codeName(error.code),
         error,

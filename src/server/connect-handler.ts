@@ -1,6 +1,7 @@
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import { clampDeadlineHeaders } from "./deadline-headers.js";
 import type { EdgeRequest, EdgeResponse } from "./refusal.js";
 
 /** Options of {@link createConnectHandler}. */
@@ -22,7 +23,8 @@ export type ConnectHandler = (req: EdgeRequest, res: EdgeResponse) => Promise<vo
  * connectNodeAdapter does, except that failures come back to the caller as a rejected promise
  * (for the edge to log and answer) instead of being thrown inside node's request event or
  * printed to stderr, and that a request without Host or :authority (HTTP/1.0 allows that) is
- * served with the local address as its authority, where connect-node would throw.
+ * served with the local address as its authority, where connect-node would throw, and that a
+ * deadline too large for a timer is lowered to the largest one (the tool's own limit applies).
  */
 export function createConnectHandler(options: ConnectHandlerOptions): ConnectHandler {
   const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...options });
@@ -33,6 +35,7 @@ export function createConnectHandler(options: ConnectHandlerOptions): ConnectHan
     const handler = handlers.get(req.url?.split("?", 1)[0] ?? "");
     if (handler === undefined) return undefined;
     fillAuthority(req);
+    clampDeadlineHeaders(req.headers);
     const universal = universalRequestFromNodeRequest(req, res, undefined, options.contextValues(req));
     return handler(universal)
       .then((answer) => universalResponseToNodeResponse(answer, res))

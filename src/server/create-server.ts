@@ -46,6 +46,11 @@ export interface ToolwireServerOptions {
   readonly registry?: ToolRegistry;
   /** Identifies callers; default: everyone is anonymous (public level). */
   readonly authenticate?: Authenticator;
+  /**
+   * Answer calls of tools hidden from the caller with the refusal they are (unauthenticated,
+   * permission_denied) rather than not_found, revealing that they exist (default false).
+   */
+  readonly revealHiddenTools?: boolean;
   /** Serve TLS (HTTP/2 and HTTP/1.1 negotiated by ALPN) with this PEM certificate and key. */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** Largest request message accepted on Connect, gRPC and gRPC-Web, in bytes (default 1 MiB). */
@@ -297,6 +302,7 @@ function createServerPipeline(options: ToolwireServerOptions, registry: ToolRegi
   return createCallPipeline({
     registry,
     authenticate: options.authenticate,
+    revealHiddenTools: options.revealHiddenTools,
     defaultTimeoutMs: options.defaultTimeoutMs,
     rateLimiter: options.rateLimiter,
     requestLimits: options.requestLimits,

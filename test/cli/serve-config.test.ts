@@ -166,6 +166,18 @@ describe("toolwire serve --config: refusing to start", () => {
     expect(stderr).toContain(`cannot reach Redis at redis://:***@127.0.0.1:${port}`);
     expect(stderr).not.toContain("hunter2-redis-pw");
   });
+
+  it("exits 2 for a Redis URL it cannot parse, never echoing it nor falling back to 127.0.0.1:6379", async () => {
+    // An unescaped "/" in the password: the legacy url.parse read this as host "" (127.0.0.1:6379)
+    // and printed the whole URL in a DEP0170 warning.
+    const path = await configFile({ server: { port: 0 }, redis: { url: { env: "SERVE_TEST_REDIS_URL" }, connectTimeoutMs: 100 } });
+    const { code, stderr } = await refusedStart(["--config", path], { SERVE_TEST_REDIS_URL: "redis://:hunter2/redis-pw@127.0.0.1:6390" });
+    expect(code).toBe(2);
+    expect(stderr).toContain("invalid configuration environment variable SERVE_TEST_REDIS_URL:");
+    expect(stderr).toContain("/redis/url: is not a valid URL");
+    expect(stderr).not.toContain("hunter2");
+    expect(stderr).not.toContain("DEP0170");
+  });
 });
 
 describe("toolwire serve --config: a configured server", () => {
@@ -181,8 +193,9 @@ describe("toolwire serve --config: a configured server", () => {
     const anonymous = await client.listTools({});
     expect(anonymous.tools.map((t) => t.name)).not.toContain("list_processes");
     expect((await client.callTool({ name: "echo", arguments: { message: "hi" } })).isError).toBe(false);
+    // Hidden from anonymous callers, so it answers as if it did not exist.
     const needsKey = await client.callTool({ name: "list_processes", arguments: {} }).catch((e: unknown) => ConnectError.from(e));
-    expect(needsKey).toMatchObject({ code: Code.Unauthenticated });
+    expect(needsKey).toMatchObject({ code: Code.NotFound, rawMessage: 'tool "list_processes" not found' });
 
     const wrongKey = await client
       .callTool({ name: "echo", arguments: { message: "hi" } }, { headers: { authorization: "Bearer tw_wrong-key" } })

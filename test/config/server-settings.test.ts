@@ -77,8 +77,14 @@ describe("resolveServerSettings", () => {
       pluginDirs: [],
       executeCommand: {},
       redis: undefined,
+      revealHiddenTools: false,
     });
     expect(await settings.authenticate({ headers: new Headers(), protocol: "connect" })).toMatchObject({ anonymous: true });
+  });
+
+  it("reveals refusals of hidden tools only when auth.revealHiddenTools says so", async () => {
+    expect((await resolveConfig({ auth: { revealHiddenTools: true } })).revealHiddenTools).toBe(true);
+    expect((await resolveConfig({ auth: { revealHiddenTools: false } })).revealHiddenTools).toBe(false);
   });
 
   it("keeps monitoring from anonymous callers once credentials are configured, unless the config says otherwise", async () => {

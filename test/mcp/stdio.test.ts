@@ -199,11 +199,11 @@ describe("toolwire mcp --remote", () => {
     }
   });
 
-  it("tells a caller without a key how to give one", async () => {
+  it("answers a caller without a key, for a tool hidden from it, as for an unknown tool", async () => {
     const { client } = await spawnMcp(eras[0]!, ["--remote", server.url]);
     expect((await client.listTools()).tools.map((t) => t.name)).not.toContain("members");
     const refused = await protocolError(client.callTool({ name: "members", arguments: {} }));
-    expect(refused.message).toContain("pass --api-key or set TOOLWIRE_API_KEY");
+    expect(refused.message).toBe("Unknown tool: members");
   });
 
   it("cancels the remote call when the MCP client cancels", async () => {

@@ -428,12 +428,12 @@ describe("call pipeline: deadlines and cancellation", () => {
   });
 });
 
-describe("call pipeline: authentication and authorization", () => {
+describe("call pipeline: authentication and authorization, with revealHiddenTools", () => {
   it("answers unauthenticated for an authenticated-level tool called anonymously, without running it", async () => {
     let runs = 0;
     const { pipeline } = pipelineWith([
       tool({ name: "private", securityLevel: "authenticated" }, () => { runs += 1; return "secret"; }),
-    ]);
+    ], { revealHiddenTools: true });
     const err = await connectRejection(callTool(pipeline, "private"));
     expect(err.code).toBe(Code.Unauthenticated);
     expect(err.rawMessage).toContain(`tool "private"`);
@@ -456,7 +456,7 @@ describe("call pipeline: authentication and authorization", () => {
     let runs = 0;
     const { pipeline } = pipelineWith(
       [tool({ name: "reboot", category: "ops", securityLevel: "restricted" }, () => { runs += 1; return "ok"; })],
-      { authenticate: as("bob", "authenticated") },
+      { authenticate: as("bob", "authenticated"), revealHiddenTools: true },
     );
     const err = await connectRejection(callTool(pipeline, "reboot"));
     expect(err.code).toBe(Code.PermissionDenied);
@@ -468,7 +468,7 @@ describe("call pipeline: authentication and authorization", () => {
     let ran = false;
     const { pipeline } = pipelineWith(
       [tool({ name: "reboot", category: "ops", securityLevel: "restricted" }, () => ((ran = true), "rebooted"))],
-      { authenticate: as("bob", "authenticated", ["category:ops"]) },
+      { authenticate: as("bob", "authenticated", ["category:ops"]), revealHiddenTools: true },
     );
     const err = await callTool(pipeline, "reboot").then(
       () => undefined,
@@ -486,7 +486,7 @@ describe("call pipeline: authentication and authorization", () => {
       expect((await callTool(pipeline, "reboot")).isError, grants.join()).toBe(false);
     }
     for (const grants of [[], ["category:billing"], ["rebooter"]]) {
-      const { pipeline } = pipelineWith([reboot], { authenticate: as("carol", "restricted", grants) });
+      const { pipeline } = pipelineWith([reboot], { authenticate: as("carol", "restricted", grants), revealHiddenTools: true });
       expect((await connectRejection(callTool(pipeline, "reboot"))).code, grants.join()).toBe(Code.PermissionDenied);
     }
   });
@@ -494,6 +494,7 @@ describe("call pipeline: authentication and authorization", () => {
   it("answers permission_denied to a non-admin caller of an admin tool", async () => {
     const { pipeline } = pipelineWith([tool({ name: "wipe", securityLevel: "admin" }, () => "wiped")], {
       authenticate: as("carol", "restricted", ["category:*", "wipe"]),
+      revealHiddenTools: true,
     });
     expect((await connectRejection(callTool(pipeline, "wipe"))).code).toBe(Code.PermissionDenied);
   });
@@ -519,6 +520,71 @@ describe("call pipeline: authentication and authorization", () => {
     const err = await connectRejection(callTool(pipeline, "open"));
     expect(err.code).toBe(Code.Unauthenticated);
     expect(err.rawMessage).toBe("invalid API key");
+  });
+});
+
+describe("call pipeline: tools hidden from the caller", () => {
+  const tools = [
+    tool({ name: "private", securityLevel: "authenticated" }, () => "secret"),
+    tool({ name: "reboot", category: "ops", securityLevel: "restricted" }, () => "rebooted"),
+    tool({ name: "wipe", securityLevel: "admin" }, () => "wiped"),
+  ];
+  const answer = (pipeline: CallPipeline, name: string, version?: string) =>
+    connectRejection(callTool(pipeline, name, {}, version === undefined ? {} : { version })).then((e) => [e.code, e.rawMessage]);
+
+  it("answers a tool the caller may not list exactly as one that does not exist, and never runs it", async () => {
+    let runs = 0;
+    const counted = tools.map((t) => ({ ...t, handler: () => ((runs += 1), "ran") }));
+    for (const authenticate of [undefined, as("bob", "authenticated", ["category:ops", "wipe"]), as("carol", "restricted")]) {
+      const { pipeline } = pipelineWith(counted, { authenticate });
+      const missing = await answer(pipeline, "nothing-here");
+      expect(missing).toEqual([Code.NotFound, 'tool "nothing-here" not found']);
+      for (const name of authenticate === undefined ? ["private", "reboot", "wipe"] : ["reboot", "wipe"]) {
+        expect(await answer(pipeline, name)).toEqual([Code.NotFound, `tool "${name}" not found`]);
+      }
+    }
+    expect(runs).toBe(0);
+  });
+
+  it("answers every version asked of a hidden tool as for a missing one, a malformed range included", async () => {
+    const { pipeline } = pipelineWith(tools);
+    for (const version of ["1.0.0", "9.9.9", "^1", "not a range"]) {
+      expect(await answer(pipeline, "wipe", version)).toEqual([Code.NotFound, 'tool "wipe" not found']);
+    }
+    expect((await connectRejection(callTool(pipeline, "nothing-here", {}, { version: "not a range" }))).code).toBe(Code.NotFound);
+  });
+
+  it("lists only the versions the caller may call when the one asked for is hidden", async () => {
+    const { pipeline } = pipelineWith([
+      tool({ name: "deploy", version: "1.0.0" }, () => "v1"),
+      tool({ name: "deploy", version: "2.0.0", securityLevel: "admin" }, () => "v2"),
+    ]);
+    expect(await answer(pipeline, "deploy", "2.0.0")).toEqual([Code.NotFound, 'tool "deploy" has no version matching "2.0.0" (available: 1.0.0)']);
+    expect(await answer(pipeline, "deploy", "^3")).toEqual([Code.NotFound, 'tool "deploy" has no version matching "^3" (available: 1.0.0)']);
+    expect(textOf((await callTool(pipeline, "deploy", {}, { version: "1.0.0" })).content)).toEqual(["v1"]);
+  });
+
+  it("tells observers (the audit log) the refusal behind the not_found answer", async () => {
+    const outcomes: [string, string | undefined][] = [];
+    const { pipeline } = pipelineWith(tools, {
+      authenticate: as("bob", "authenticated"),
+      observers: [{ callEnded: (_call, outcome) => outcomes.push([outcome.code, outcome.error?.rawMessage]) }],
+    });
+    expect(await answer(pipeline, "wipe")).toEqual([Code.NotFound, 'tool "wipe" not found']);
+    expect(await answer(pipeline, "nothing-here")).toEqual([Code.NotFound, 'tool "nothing-here" not found']);
+    expect(outcomes).toEqual([
+      ["permission_denied", 'tool "wipe" requires the admin level; caller "bob" has authenticated'],
+      ["not_found", 'tool "nothing-here" not found'],
+    ]);
+  });
+
+  it("still answers bad credentials with unauthenticated", async () => {
+    const { pipeline } = pipelineWith(tools, {
+      authenticate: () => {
+        throw new ConnectError("invalid API key", Code.Unauthenticated);
+      },
+    });
+    expect(await answer(pipeline, "wipe")).toEqual([Code.Unauthenticated, "invalid API key"]);
   });
 });
 
@@ -714,7 +780,7 @@ describe("call pipeline: access checks for listings", () => {
     expect(pipeline.canCall(anonymous, registry.resolve("open"))).toBe(true);
     expect(pipeline.canCall(anonymous, resolved)).toBe(false);
     expect(pipeline.canCall(bob, resolved)).toBe(true);
-    expect(() => pipeline.resolveFor(anonymous, "private")).toThrow(ConnectError);
+    expect(() => pipeline.resolveFor(anonymous, "private")).toThrow('tool "private" not found');
     expect(pipeline.resolveFor(bob, "private")).toBe(resolved);
   });
 });

@@ -77,22 +77,25 @@ describe("the error table", () => {
     );
   });
 
-  it("answers unauthenticated when an anonymous caller asks for a tool above public, and never runs it", async () => {
+  // Level and grant refusals (unauthenticated, permission_denied) are only told with
+  // revealHiddenTools; by default a tool the caller may not list does not exist for it.
+  it("answers not_found, word for word as for a missing tool, when an anonymous caller asks for a tool above public", async () => {
     const err = await failure(client().callTool({ name: "members" }));
-    expect(err.code).toBe(Code.Unauthenticated);
-    expect(err.rawMessage).toContain('tool "members" requires an authenticated caller');
+    expect(err.code).toBe(Code.NotFound);
+    expect(err.rawMessage).toBe('tool "members" not found');
+    expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("TOOL_NOT_FOUND");
   });
 
-  it("answers permission_denied when the caller's level is too low, naming the level needed", async () => {
+  it("answers not_found when the caller's level is too low", async () => {
     const err = await failure(client("bob|authenticated").callTool({ name: "root" }));
-    expect(err.code).toBe(Code.PermissionDenied);
-    expect(err.rawMessage).toBe('tool "root" requires the admin level; caller "bob" has authenticated');
+    expect(err.code).toBe(Code.NotFound);
+    expect(err.rawMessage).toBe('tool "root" not found');
   });
 
-  it("answers permission_denied for a restricted tool without a grant, and runs it with one", async () => {
+  it("answers not_found for a restricted tool without a grant, and runs it with one", async () => {
     const err = await failure(client("carol|restricted").callTool({ name: "ops" }));
-    expect(err.code).toBe(Code.PermissionDenied);
-    expect(err.rawMessage).toContain('needs a grant for "ops" or "category:ops"');
+    expect(err.code).toBe(Code.NotFound);
+    expect(err.rawMessage).toBe('tool "ops" not found');
     const ok = await client("carol|restricted|category:ops").callTool({ name: "ops" });
     expect(ok.structuredContent).toEqual({ ok: true });
   });
