@@ -47,7 +47,9 @@ export function createRequestGate(services: readonly DescService[]): RequestGate
     if (!rpcPaths.has(path)) return undefined;
     const allow = getAllowed.has(path) ? "GET, POST" : "POST";
     if (req.method === "POST") return checkContentType(req.headers["content-type"] ?? "", streamingPaths.has(path));
-    if (req.method === "GET" && getAllowed.has(path)) return checkGetQuery(new URLSearchParams(query === -1 ? "" : url.slice(query + 1)));
+    if (req.method === "GET" && getAllowed.has(path)) {
+      return checkGetContentType(req.headers["content-type"]) ?? checkGetQuery(new URLSearchParams(query === -1 ? "" : url.slice(query + 1)));
+    }
     return {
       status: 405,
       code: "unimplemented",
@@ -86,6 +88,17 @@ function wrongConnectKind(contentType: string, rule: string): Refusal {
     code: "invalid_argument",
     message: `unsupported content-type "${contentType.slice(0, 100)}" for this method: ${rule} (or the gRPC and gRPC-Web types)`,
     headers: { "accept-post": acceptPost },
+  };
+}
+
+/** A Connect GET names its encoding in the query; a gRPC content type means a POST was meant. */
+function checkGetContentType(contentType: string | undefined): Refusal | undefined {
+  if (contentType === undefined || !/^\s*application\/grpc/i.test(contentType)) return undefined;
+  return {
+    status: 415,
+    code: "invalid_argument",
+    message: `a GET is a Connect GET and carries no gRPC content type ("${contentType.slice(0, 100)}"); gRPC and gRPC-Web calls are POSTs`,
+    headers: {},
   };
 }
 

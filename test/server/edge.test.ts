@@ -175,6 +175,16 @@ describe("the connection cap", () => {
   });
 });
 
+describe("Connect GET requests", () => {
+  it("refuses a GET carrying a gRPC-Web content type in gRPC-Web's own form, saying gRPC calls are POSTs", async () => {
+    const res = await fetch(`${server.url}/toolwire.v1.ToolService/ListTools?encoding=json&message=%7B`, {
+      headers: { "content-type": "application/grpc-web+json" },
+    });
+    expect(res.headers.get("grpc-status")).toBe(String(Code.InvalidArgument));
+    expect(decodeURIComponent(res.headers.get("grpc-message") ?? "")).toContain("gRPC and gRPC-Web calls are POSTs");
+  });
+});
+
 describe("caching of Connect GET answers", () => {
   it("varies on the credential headers, and marks an answer to a caller with credentials private", async () => {
     const path = `${server.url}/toolwire.v1.ToolService/ListTools?encoding=json&message=%7B%7D`;
