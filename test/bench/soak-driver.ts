@@ -82,14 +82,46 @@ export function weightedOrder<T extends { readonly weight: number }>(items: read
   return order;
 }
 
+/** The figures of the current window, and how one call's outcome adds to them. */
 function createWindowState() {
+  const started = performance.now();
+  const quick = new LatencyRecorder();
+  const surfaces = new Map(surfaceNames.map((name) => [name, { calls: 0, errors: 0, latencies: new LatencyRecorder() }]));
+  const firstErrors: string[] = [];
+  let errors = 0;
+  let skipped = 0;
   return {
-    started: performance.now(),
-    errors: 0,
-    firstErrors: [] as string[],
-    skipped: 0,
-    quick: new LatencyRecorder(),
-    surfaces: new Map(surfaceNames.map((name) => [name, { calls: 0, errors: 0, latencies: new LatencyRecorder() }])),
+    succeeded(surface: Surface, latencyMs: number) {
+      const tally = surfaces.get(surface.name);
+      if (tally !== undefined) {
+        tally.calls++;
+        tally.latencies.record(latencyMs);
+      }
+      if (surface.quick) quick.record(latencyMs);
+    },
+    failed(surface: Surface, err: unknown) {
+      const tally = surfaces.get(surface.name);
+      if (tally !== undefined) {
+        tally.calls++;
+        tally.errors++;
+      }
+      errors++;
+      const message = err instanceof Error ? err.message : String(err);
+      if (firstErrors.length < keptErrors) firstErrors.push(message.startsWith(surface.name) ? message : `${surface.name}: ${message}`);
+    },
+    skip: () => void skipped++,
+    /** The window's figures; `inFlight` is the caller's count at its end. */
+    summary(inFlight: number): DriverWindow {
+      const [p50Ms = Number.NaN, p99Ms = Number.NaN] = quick.percentiles(50, 99);
+      const bySurface = Object.fromEntries(
+        [...surfaces].map(([name, s]) => {
+          const [p50 = Number.NaN, p99 = Number.NaN] = s.latencies.percentiles(50, 99);
+          return [name, { calls: s.calls, errors: s.errors, p50Ms: p50, p99Ms: p99 }];
+        }),
+      ) as Record<SurfaceName, SurfaceWindow>;
+      const calls = Object.values(bySurface).reduce((sum, s) => sum + s.calls, 0);
+      return { seconds: (performance.now() - started) / 1000, calls, errors, firstErrors, p50Ms, p99Ms, bySurface, skipped, inFlight };
+    },
   };
 }
 
@@ -105,25 +137,8 @@ export function createSoakDriver(surfaces: readonly Surface[]): SoakDriver {
   /** Makes one call; latency counts from `scheduledAt`, when the schedule wanted it sent. */
   const issue = (surface: Surface, scheduledAt: number): Promise<void> => {
     const call = surface.call(controller.signal).then(
-      () => {
-        const latency = performance.now() - scheduledAt;
-        const tally = state.surfaces.get(surface.name);
-        if (tally !== undefined) {
-          tally.calls++;
-          tally.latencies.record(latency);
-        }
-        if (surface.quick) state.quick.record(latency);
-      },
-      (err: unknown) => {
-        const tally = state.surfaces.get(surface.name);
-        if (tally !== undefined) {
-          tally.calls++;
-          tally.errors++;
-        }
-        state.errors++;
-        const message = err instanceof Error ? err.message : String(err);
-        if (state.firstErrors.length < keptErrors) state.firstErrors.push(message.startsWith(surface.name) ? message : `${surface.name}: ${message}`);
-      },
+      () => state.succeeded(surface, performance.now() - scheduledAt),
+      (err: unknown) => state.failed(surface, err),
     );
     inFlight.add(call);
     void call.finally(() => inFlight.delete(call));
@@ -135,8 +150,7 @@ export function createSoakDriver(surfaces: readonly Surface[]): SoakDriver {
       const order = weightedOrder(surfaces.filter((surface) => surface.quick));
       const before = state;
       state = createWindowState();
-      const started = performance.now();
-      const until = started + seconds * 1000;
+      const until = performance.now() + seconds * 1000;
       let next = 0;
       const loop = async () => {
         while (performance.now() < until) {
@@ -145,11 +159,9 @@ export function createSoakDriver(surfaces: readonly Surface[]): SoakDriver {
         }
       };
       await Promise.all(Array.from({ length: concurrency }, loop));
-      const elapsed = (performance.now() - started) / 1000;
-      const measured = state;
+      const { calls, seconds: elapsed, errors, firstErrors } = state.summary(0);
       state = before;
-      const calls = [...measured.surfaces.values()].reduce((sum, s) => sum + s.calls, 0);
-      return { calls, seconds: elapsed, callsPerSecond: calls / elapsed, errors: measured.errors, firstErrors: measured.firstErrors };
+      return { calls, seconds: elapsed, callsPerSecond: calls / elapsed, errors, firstErrors };
     },
     start(rate) {
       const order = weightedOrder(surfaces);
@@ -159,7 +171,7 @@ export function createSoakDriver(surfaces: readonly Surface[]): SoakDriver {
         const due = Math.floor(((performance.now() - started) / 1000) * rate);
         for (; sent < due; sent++) {
           const scheduledAt = started + (sent / rate) * 1000;
-          if (inFlight.size >= maxInFlight) state.skipped++;
+          if (inFlight.size >= maxInFlight) state.skip();
           else void issue(order[sent % order.length] as Surface, scheduledAt);
         }
         timer = setTimeout(tick, tickMs);
@@ -181,24 +193,7 @@ export function createSoakDriver(surfaces: readonly Surface[]): SoakDriver {
     window() {
       const ended = state;
       state = createWindowState();
-      const [p50Ms = Number.NaN, p99Ms = Number.NaN] = ended.quick.percentiles(50, 99);
-      const bySurface = Object.fromEntries(
-        [...ended.surfaces].map(([name, s]) => {
-          const [p50 = Number.NaN, p99 = Number.NaN] = s.latencies.percentiles(50, 99);
-          return [name, { calls: s.calls, errors: s.errors, p50Ms: p50, p99Ms: p99 }];
-        }),
-      ) as Record<SurfaceName, SurfaceWindow>;
-      return {
-        seconds: (performance.now() - ended.started) / 1000,
-        calls: Object.values(bySurface).reduce((sum, s) => sum + s.calls, 0),
-        errors: ended.errors,
-        firstErrors: ended.firstErrors,
-        p50Ms,
-        p99Ms,
-        bySurface,
-        skipped: ended.skipped,
-        inFlight: inFlight.size,
-      };
+      return ended.summary(inFlight.size);
     },
   };
 }

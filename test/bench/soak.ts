@@ -2,7 +2,7 @@
 // closed-loop burst measured first; reports calls, errors, latency, RSS and CPU per window and fails
 // on any error or on RSS growth. The server, the driver (all clients) and the event subscribers run
 // in separate processes, stopped by pid; see soak-options.ts for flags.
-import { benchEnvironment } from "./bench-report.js";
+import { benchEnvironment, median } from "./bench-report.js";
 import { killAllChildrenNow, stopAllChildren } from "./child-processes.js";
 import { cpuMicrosOf, rssBytesOf } from "./process-cpu.js";
 import type { DriverProcess } from "./soak-driver-process.js";
@@ -44,60 +44,84 @@ async function settledCounts(subscribers: SubscriberProcess): Promise<Subscriber
   return previous;
 }
 
+/** The processes a soak watches. */
+interface Watched {
+  readonly server: SoakServer;
+  readonly driver: DriverProcess;
+  readonly subscribers: SubscriberProcess;
+}
+
+/** Cumulative readings a window is measured against. */
+interface Readings {
+  readonly counts: SubscriberCounts;
+  readonly serverCpu: number;
+  readonly driverCpu: number;
+}
+
+async function read(watched: Watched, settle: boolean): Promise<Readings> {
+  return {
+    counts: settle ? await settledCounts(watched.subscribers) : await watched.subscribers.counts(),
+    serverCpu: cpuMicrosOf([watched.server.pid]),
+    driverCpu: cpuMicrosOf([watched.driver.pid]),
+  };
+}
+
+/** Ends one window: the driver's figures, the server's heap (a /metrics call that may itself fail) and CPU, and the streams' counts. */
+async function closeWindow(watched: Watched, index: number, endSeconds: number, rssSamples: readonly number[], before: Readings, last: boolean) {
+  if (last) await watched.driver.drain(10_000);
+  const window = await watched.driver.window();
+  const now = await read(watched, last);
+  const firstErrors = [...window.firstErrors];
+  let heapUsed: number | null = null;
+  try {
+    heapUsed = await heapUsedBytes(watched.server.url);
+  } catch (error) {
+    firstErrors.push(`metrics: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const micros = window.seconds * 1_000_000;
+  const row: SoakWindow = {
+    ...window,
+    errors: window.errors + firstErrors.length - window.firstErrors.length,
+    firstErrors,
+    index,
+    endSeconds,
+    callsPerSecond: window.calls / window.seconds,
+    rssBytes: median(rssSamples),
+    heapUsedBytes: heapUsed,
+    serverCpuPercent: ((now.serverCpu - before.serverCpu) / micros) * 100,
+    driverCpuPercent: ((now.driverCpu - before.driverCpu) / micros) * 100,
+    subscribers: countsSince(now.counts, before.counts),
+  };
+  return { row, now };
+}
+
 /** Runs the open loop for the whole duration, one window at a time, sampling the server's RSS each second. */
-async function soak(options: SoakOptions, server: SoakServer, driver: DriverProcess, subscribers: SubscriberProcess, rate: number, print: (w: SoakWindow) => void) {
+async function soak(options: SoakOptions, watched: Watched, rate: number, print: (w: SoakWindow) => void) {
   const windows: SoakWindow[] = [];
   const samples: RssSample[] = [];
-  const pids = { server: server.pid, driver: driver.pid };
-  let counts = await subscribers.counts();
-  let cpu = { server: cpuMicrosOf([pids.server]), driver: cpuMicrosOf([pids.driver]) };
-  await driver.start(rate);
+  const { server } = watched;
+  let before = await read(watched, false);
+  await watched.driver.start(rate);
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
   const windowCount = Math.ceil(options.durationSeconds / options.windowSeconds);
   for (let index = 1; index <= windowCount; index++) {
     const end = Math.min(index * options.windowSeconds, options.durationSeconds);
-    const windowSamples: number[] = [];
-    while (elapsed() < end) {
-      await sleep(Math.min(1000, (end - elapsed()) * 1000));
-      const bytes = rssBytesOf(pids.server);
-      if (bytes === undefined) throw new Error(`the server (pid ${pids.server}) is gone; its output:\n${server.logLines().join("\n")}`);
+    const rssSamples: number[] = [];
+    do {
+      await sleep(Math.max(0, Math.min(1000, (end - elapsed()) * 1000)));
+      const bytes = rssBytesOf(server.pid);
+      if (bytes === undefined) throw new Error(`the server (pid ${server.pid}) is gone; its output:\n${server.logLines().join("\n")}`);
       samples.push({ seconds: elapsed(), bytes });
-      windowSamples.push(bytes);
-    }
-    const last = index === windowCount;
-    if (last) await driver.drain(10_000);
-    const window = await driver.window();
-    const nowCounts = last ? await settledCounts(subscribers) : await subscribers.counts();
-    const nowCpu = { server: cpuMicrosOf([pids.server]), driver: cpuMicrosOf([pids.driver]) };
-    let heap: number | null = null;
-    const firstErrors = [...window.firstErrors];
-    let errors = window.errors;
-    try {
-      heap = await heapUsedBytes(server.url);
-    } catch (error) {
-      errors++;
-      firstErrors.push(`metrics: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    const micros = window.seconds * 1_000_000;
-    const row: SoakWindow = {
-      ...window,
-      errors,
-      firstErrors,
-      index,
-      endSeconds: elapsed(),
-      callsPerSecond: window.calls / window.seconds,
-      rssBytes: windowSamples.length > 0 ? windowSamples.sort((a, b) => a - b)[Math.floor(windowSamples.length / 2)] as number : (rssBytesOf(pids.server) ?? Number.NaN),
-      heapUsedBytes: heap,
-      serverCpuPercent: ((nowCpu.server - cpu.server) / micros) * 100,
-      driverCpuPercent: ((nowCpu.driver - cpu.driver) / micros) * 100,
-      subscribers: countsSince(nowCounts, counts),
-    };
-    counts = nowCounts;
-    cpu = nowCpu;
+      rssSamples.push(bytes);
+    } while (elapsed() < end);
+    const { row, now } = await closeWindow(watched, index, elapsed(), rssSamples, before, index === windowCount);
+    before = now;
     windows.push(row);
     print(row);
-    if (row.errors > 0 || row.subscribers.errors > 0) log(`window ${index}: ${row.errors} call errors, ${row.subscribers.errors} stream errors: ${[...row.firstErrors, ...row.subscribers.firstErrors][0] ?? ""}`);
+    if (row.errors > 0 || row.subscribers.errors > 0) {
+      log(`window ${index}: ${row.errors} call errors, ${row.subscribers.errors} stream errors: ${[...row.firstErrors, ...row.subscribers.firstErrors][0] ?? ""}`);
+    }
   }
   return { windows, samples };
 }
@@ -139,7 +163,7 @@ async function main(): Promise<boolean> {
     const descriptions = surfaceDescriptions;
     const settings = { durationSeconds: options.durationSeconds, windowSeconds: options.windowSeconds, rate, rateSource: options.rate === undefined ? `${targetShare * 100} % of the measured capacity` : "--rate" };
     if (!options.json) console.log(soakHeading({ environment: benchEnvironment(), settings, capacity, surfaces: descriptions }));
-    const { windows, samples } = await soak(options, server, driver, subscribers, rate, (w) => {
+    const { windows, samples } = await soak(options, { server, driver, subscribers }, rate, (w) => {
       if (!options.json) console.log(soakTableRow(w));
     });
     const report = buildSoakReport({ options, capacity, rate, surfaces: descriptions, windows, samples, serverLogLines: server.logLines() });
