@@ -36,8 +36,10 @@ export const soakUsage = `Usage: npm run soak -- [--minutes M | --seconds S] [--
   --json       print machine-readable results on stdout (progress goes to stderr)
   --help       show this text
 
-  Exits non-zero if any call or event stream failed, or (runs of 3 minutes or more) if the
-  server's RSS grew more than 5 % from minute 2 to the last minute.`;
+  Exits non-zero if any call or event stream failed or an event was missed, or (runs of 3
+  minutes or more) if the server's RSS grew more than 5 % from minute 2 to the last minute.
+  The baseline waits until the server's event replay buffer (10 000 events) is full: at low
+  rates it fills for minutes, and that growth stops.`;
 
 function positive(value: string, flag: string): number {
   const n = Number(value);

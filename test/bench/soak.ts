@@ -166,7 +166,7 @@ async function main(): Promise<boolean> {
     const { windows, samples } = await soak(options, { server, driver, subscribers }, rate, (w) => {
       if (!options.json) console.log(soakTableRow(w));
     });
-    const report = buildSoakReport({ options, capacity, rate, surfaces: descriptions, windows, samples, serverLogLines: server.logLines() });
+    const report = buildSoakReport({ options, capacity, rate, surfaces: descriptions, windows, samples, serverLogLines: server.logLines(), eventStreams: watchStreams + sseStreams });
     console.log(options.json ? JSON.stringify(report, null, 2) : soakSummary(report));
     return report.verdict.passed;
   } finally {
