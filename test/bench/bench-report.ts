@@ -72,11 +72,16 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** The machine a bench runs on: Node version, CPU model and core count. */
+export function benchEnvironment(): { readonly node: string; readonly cpu: string; readonly cores: number } {
+  const cpu = cpus();
+  return { node: process.version, cpu: cpu[0]?.model ?? "unknown", cores: cpu.length };
+}
+
 /** Where and how a bench ran, for the head of its report. */
 export function benchRunInfo<Versions extends Readonly<Record<string, string>>>(options: BenchOptions, versions?: Versions) {
-  const cpu = cpus();
   return {
-    environment: { node: process.version, cpu: cpu[0]?.model ?? "unknown", cores: cpu.length, ...(versions as Versions) },
+    environment: { ...benchEnvironment(), ...(versions as Versions) },
     settings: {
       durationSeconds: options.durationSeconds,
       warmupSeconds: options.warmupSeconds,

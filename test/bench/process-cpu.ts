@@ -65,3 +65,15 @@ export function childProcesses(parent: number, comm?: string): ProcStat[] {
   }
   return children;
 }
+
+/** Resident set size of `pid` in bytes (VmRSS of /proc/<pid>/status); undefined when the process is gone. */
+export function rssBytesOf(pid: number): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const kib = /^VmRSS:\s+(\d+)\s+kB$/m.exec(text)?.[1];
+  return kib === undefined ? undefined : Number(kib) * 1024;
+}
