@@ -48,12 +48,23 @@ type Describe = (error: ConnectError) => ConnectError | undefined;
 function describeRequest(typeName: string, header: Headers, method: string): Describe {
   const contentType = header.get("content-type")?.split(";", 1)[0]?.trim() ?? "";
   const where = method === "GET" ? "the message query parameter" : "the request body";
-  const encodingHeader = contentType.startsWith("application/connect") ? "connect-content-encoding" : "grpc-encoding";
+  const encodingHeader = contentType.startsWith("application/connect")
+    ? "connect-content-encoding"
+    : contentType.startsWith("application/grpc")
+      ? "grpc-encoding"
+      : "content-encoding";
   return (error) => {
     if (error.code !== Code.Internal) return undefined;
     if (error.rawMessage.startsWith("parse binary: ")) {
       const reason = error.rawMessage.slice("parse binary: ".length);
       return new ConnectError(`${where} is not a valid ${typeName} in ${contentType || "binary protobuf"}: ${reason}`, Code.InvalidArgument);
+    }
+    // connect-node says this of request bodies only (it never decompresses on a server's behalf
+    // otherwise); it knows the name of the zlib error but not which of them the caller caused.
+    if (error.rawMessage === "decompression failed") {
+      const encoding = header.get(encodingHeader);
+      const named = encoding === null ? "its compression" : `${encodingHeader}: ${encoding}`;
+      return new ConnectError(`${where} cannot be decompressed with ${named}`, Code.InvalidArgument);
     }
     if (error.rawMessage.startsWith("received compressed envelope")) {
       return new ConnectError(`a request message is flagged compressed, but the request has no ${encodingHeader} header`, Code.InvalidArgument);
