@@ -2,6 +2,7 @@ import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Conne
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { clampDeadlineHeaders } from "./deadline-headers.js";
+import { createDecodeErrors } from "./decode-errors.js";
 import type { EdgeRequest, EdgeResponse } from "./refusal.js";
 
 /** Options of {@link createConnectHandler}. */
@@ -24,13 +25,19 @@ export type ConnectHandler = (req: EdgeRequest, res: EdgeResponse) => Promise<vo
  * (for the edge to log and answer) instead of being thrown inside node's request event or
  * printed to stderr, and that a request without Host or :authority (HTTP/1.0 allows that) is
  * served with the local address as its authority, where connect-node would throw, and that a
- * deadline too large for a timer is lowered to the largest one (the tool's own limit applies).
+ * deadline too large for a timer is lowered to the largest one (the tool's own limit applies),
+ * and that a request body that cannot be decoded is answered with invalid_argument, not internal.
  */
 export function createConnectHandler(options: ConnectHandlerOptions): ConnectHandler {
-  const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...options });
+  const decodeErrors = createDecodeErrors();
+  const router = createConnectRouter({
+    acceptCompression: [compressionGzip, compressionBrotli],
+    ...options,
+    interceptors: [decodeErrors.interceptor, ...(options.interceptors ?? [])],
+  });
   options.routes(router);
   const handlers = new Map<string, UniversalHandler>();
-  for (const handler of router.handlers) handlers.set(handler.requestPath, handler);
+  for (const handler of router.handlers) handlers.set(handler.requestPath, decodeErrors.wrap(handler));
   return (req, res) => {
     const handler = handlers.get(req.url?.split("?", 1)[0] ?? "");
     if (handler === undefined) return undefined;

@@ -106,11 +106,13 @@ describe("bad input", () => {
     expect(res.json().message).toBe('invalid arguments for tool "echo": /message: must NOT have more than 100000 characters');
   }, 10_000);
 
-  it("refuses garbage bytes sent as protobuf with a message saying why", async () => {
+  it("refuses garbage bytes sent as protobuf with invalid_argument and a message saying why", async () => {
     const res = await post(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]), "application/proto");
-    // connect-es reports every undecodable binary message as internal (its parser is shared with
-    // clients, where a bad response is the server's fault); the message still says what is wrong.
-    expect(res.json()).toEqual({ code: "internal", message: "parse binary: illegal tag: field no 536870911 wire type 7" });
+    expect(res.status).toBe(400);
+    expect(res.json()).toEqual({
+      code: "invalid_argument",
+      message: "the request body is not a valid toolwire.v1.CallToolRequest in application/proto: illegal tag: field no 536870911 wire type 7",
+    });
   });
 
   it("answers an unknown method with 404 and unimplemented, as Connect clients expect", async () => {
