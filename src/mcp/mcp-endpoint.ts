@@ -22,6 +22,7 @@ import { createHostGuard, type HostGuardOptions } from "./host-guard.js";
 import { createLegacySessions, type LegacySessionLimits, type LegacySessions } from "./legacy-sessions.js";
 import { McpErrorCode, jsonRpcErrorOf, retryAfterOf } from "./mcp-errors.js";
 import { readBody, writeJsonRpcError, writeResponse } from "./node-bridge.js";
+import { refuseMessage } from "./request-check.js";
 import { createPipelineToolSource } from "./pipeline-tool-source.js";
 import { cancelledRequestIdOf, createStatelessCancellation, requestIdOf } from "./stateless-cancellation.js";
 import { createToolServerFactory } from "./tool-server.js";
@@ -170,6 +171,11 @@ function mcpEndpoint(ctx: ServerContext, options: McpEndpointOptions): ServerExt
           code: -32700,
           message: `Parse error: the request body is not valid JSON (${(err as Error).message})`,
         });
+        return;
+      }
+      const refusal = refuseMessage(parsedBody);
+      if (refusal !== undefined) {
+        writeJsonRpcError(req, res, 400, refusal.error, {}, refusal.id);
         return;
       }
     }

@@ -86,16 +86,19 @@ function drained(res: PlainServerResponse, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Answers with a JSON-RPC error object at the HTTP level, e.g. a 401 or 413. */
+/**
+ * Answers with a JSON-RPC error object at the HTTP level, e.g. a 401 or 413. `id` is null unless
+ * the request's id was read and usable: most refusals come before the body is read or trusted.
+ */
 export function writeJsonRpcError(
   req: PlainRequest,
   res: PlainServerResponse,
   status: number,
   error: JsonRpcErrorObject,
   extraHeaders: Record<string, string> = {},
+  id: string | number | null = null,
 ): void {
-  // Refused before its body was read or trusted: there is no request id to echo.
-  const body = JSON.stringify({ jsonrpc: "2.0", error, id: null });
+  const body = JSON.stringify({ jsonrpc: "2.0", error, id });
   const headers: Record<string, string> = {
     "content-type": "application/json",
     "content-length": String(Buffer.byteLength(body)),

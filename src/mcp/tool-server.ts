@@ -5,6 +5,8 @@ import {
   Server,
   type CallToolResult,
   type ContentBlock,
+  type JSONRPCRequest,
+  type Result,
   type ServerContext,
   type ServerOptions,
 } from "@modelcontextprotocol/server";
@@ -13,6 +15,7 @@ import { nextRequestId, type CallResult, type CallSink } from "../runtime/call-p
 import { version } from "../version.js";
 import { McpErrorCode, jsonRpcErrorOf, toolCallFailure } from "./mcp-errors.js";
 import { toolwireMetaKeys } from "./mcp-tool.js";
+import { paramsProblem, readableFailure } from "./request-check.js";
 import type { McpIdentity, McpToolSource } from "./tool-source.js";
 
 /** Options of {@link createToolServerFactory}. */
@@ -120,11 +123,33 @@ export function createToolServerFactory(source: McpToolSource, options: ToolServ
   }
 
   return (instance) => {
-    const server = new Server(info, instance?.statelessLegacy === true ? statelessLegacyOptions : serverOptions);
+    const server = new CheckedServer(info, instance?.statelessLegacy === true ? statelessLegacyOptions : serverOptions);
     server.setRequestHandler("tools/list", (request, ctx) => listTools(request.params?.cursor, ctx));
     server.setRequestHandler("tools/call", (request, ctx) => callTool(server, request.params, ctx));
     return server;
   };
+}
+
+type RequestHandler = (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result>;
+
+/**
+ * The SDK's Server with every request's params checked first, on every transport: a client's
+ * mistake is answered -32602 with what to send, where the SDK would answer its schema library's
+ * issue list, for some methods as an internal error (-32603).
+ */
+class CheckedServer extends Server {
+  protected override _wrapHandler(method: string, handler: RequestHandler): RequestHandler {
+    const wrapped = super._wrapHandler(method, handler);
+    return async (request, ctx) => {
+      const problem = paramsProblem(method, request.params);
+      if (problem !== undefined) throw new ProtocolError(McpErrorCode.InvalidParams, problem);
+      try {
+        return await wrapped(request, ctx);
+      } catch (err) {
+        throw readableFailure(method, err);
+      }
+    };
+  }
 }
 
 /** The parts of `tools/call` params the handler reads. */
