@@ -137,7 +137,9 @@ function mcpEndpoint(ctx: ServerContext, options: McpEndpointOptions): ServerExt
       );
       return;
     }
-    if (pipeline.draining) {
+    // Refused from the moment shutdown begins: the requests already admitted are still drained
+    // (the pipeline refuses new calls only once they are answered).
+    if (ctx.shuttingDown) {
       writeUnavailable(req, res);
       return;
     }
