@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { captureOutput, waitForOutput } from "./processes.js";
 
 const run = promisify(execFile);
 
@@ -61,26 +62,11 @@ export async function startReadmeServer(command: string, cwd: string, env: NodeJ
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line in: ${out}`)), 30_000);
-    child.stdout?.on("data", () => {
-      const match = /toolwire listening on (\S+)/.exec(out);
-      if (match?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}: ${out}`));
-    });
-  });
+  const { output } = captureOutput(child);
+  const [, url = ""] = await waitForOutput(child, output, /toolwire listening on (\S+)/);
   return {
     url,
-    output: () => out,
+    output,
     async stop() {
       if (child.pid === undefined || child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ToolError } from "../../src/registry/tool-result.js";
 import { createToolRateLimiter } from "../../src/security/rate-limit.js";
 import { checkServiceHealth, isBlockedAddress, probeHttp, probeTcp } from "../../src/tools/check-service-health.js";
+import { closedPort } from "../helpers/ports.js";
 import { settlesWithoutWaiting } from "../helpers/promises.js";
 import { runTool } from "../helpers/run-tool.js";
 import { createTestContext } from "../helpers/tool-context.js";
@@ -18,14 +19,6 @@ async function listen(server: net.Server): Promise<number> {
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return (server.address() as AddressInfo).port;
-}
-
-/** A port nothing listens on: bound once, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  const port = await listen(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe("check_service_health", () => {
