@@ -52,7 +52,19 @@ export default defineConfig({
     maxWorkers: 2,
     // `vitest run` runs both; `--project unit` or `--project e2e` one of them.
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...e2e] } },
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, ...e2e],
+          // Worker threads that keep src/ loaded from one file to the next: importing it once per
+          // worker rather than once per file halves the project's CPU time. So a unit test file
+          // leaves nothing behind: servers closed, real timers restored, no process-wide change.
+          pool: "threads",
+          isolate: false,
+        },
+      },
       { extends: true, test: { name: "e2e", include: e2e } },
     ],
   },
