@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashApiKey, createAuthenticator } from "../src/security/index.js";
 import { startCliServer, type CliTestServer } from "./cli/cli-process.js";
 import { copyProject, type ProjectCopy } from "./cli/project-copy.js";
-import { readmeSection } from "./helpers/readme.js";
+import { fencedBlocks, readmeSection } from "./helpers/readme.js";
 
 const run = promisify(execFile);
 
@@ -19,10 +19,7 @@ interface CliExample {
  * more; all must appear in the output). Other fences (plain ``` output samples) are not run.
  */
 function cliExamples(section: string): CliExample[] {
-  return [...section.matchAll(/```bash\n([\s\S]*?)```\n((?:<!-- expect: .* -->\n)*)/g)].map((m) => ({
-    command: (m[1] ?? "").trim(),
-    expects: [...(m[2] ?? "").matchAll(/<!-- expect: (.*) -->/g)].map((e) => e[1] ?? ""),
-  }));
+  return fencedBlocks(section, "bash").map((b) => ({ command: b.code.trim(), expects: b.expects }));
 }
 
 const section = await readmeSection("CLI reference");

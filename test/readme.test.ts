@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,10 +7,11 @@ import { pino } from "pino";
 import { composeServer } from "../src/cli/compose-server.js";
 import { validateConfig } from "../src/config/index.js";
 import type { ToolwireServer } from "../src/server/index.js";
+import { fencedBlocks, readReadme } from "./helpers/readme.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");
-const readme = await readFile(join(root, "README.md"), "utf8");
+const readme = await readReadme();
 
 interface Example {
   readonly command: string;
@@ -19,13 +20,9 @@ interface Example {
 
 /** Every sh block that calls curl or buf curl, with the `<!-- expect: … -->` comment after it. */
 function shellExamples(markdown: string): Example[] {
-  const examples: Example[] = [];
-  const block = /```sh\n([\s\S]*?)```\n(?:<!-- expect: (.*) -->)?/g;
-  for (const match of markdown.matchAll(block)) {
-    const command = (match[1] ?? "").trim();
-    if (/^(curl|npx buf curl)\b/.test(command)) examples.push({ command, expect: match[2] });
-  }
-  return examples;
+  return fencedBlocks(markdown, "sh")
+    .map((b) => ({ command: b.code.trim(), expect: b.expects[0] }))
+    .filter((e) => /^(curl|npx buf curl)\b/.test(e.command));
 }
 
 // The server `toolwire serve` runs, on a random port.

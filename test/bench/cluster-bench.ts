@@ -4,7 +4,8 @@
 // (test/deploy/nginx.conf.template). redis-server, nginx and the instances are started here on
 // random loopback ports and stopped by pid.
 import { spawnSync } from "node:child_process";
-import { killChild, spawnServe, type ServeProcess } from "../cluster/cluster-helpers.js";
+import { killChild } from "../helpers/processes.js";
+import { spawnServe, type ServeProcess } from "../helpers/serve-process.js";
 import { startNginx, type TestNginx } from "../deploy/nginx.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
 import type { BenchOptions } from "./bench-options.js";

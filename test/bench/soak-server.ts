@@ -1,6 +1,8 @@
 import { rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { killChild, spawnServe, writeConfig } from "../cluster/cluster-helpers.js";
+import { writeConfig } from "../cluster/cluster-helpers.js";
+import { killChild } from "../helpers/processes.js";
+import { spawnServe } from "../helpers/serve-process.js";
 import { hashApiKey } from "../../src/security/index.js";
 
 /** The API key the soak's authenticated calls and event streams send. */

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { pino } from "pino";
 import { composeServer, type ServeSettings } from "../../src/cli/compose-server.js";
 import { createToolRegistry } from "../../src/registry/index.js";
 import type { AnyToolDefinition } from "../../src/registry/define-tool.js";
 import type { ToolwireServer } from "../../src/server/index.js";
+import { environment } from "../helpers/processes.js";
 
 /** The repository root. */
 export const repoRoot = join(import.meta.dirname, "../..");
@@ -34,8 +34,7 @@ export interface CliOptions {
 
 /** The environment a CLI process gets: the test's, minus anything TOOLWIRE_* that could steer it. */
 function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TOOLWIRE_")));
-  return { ...env, NO_COLOR: "1", ...extra };
+  return environment({ NO_COLOR: "1", ...extra });
 }
 
 /** A running `toolwire` process started through the package's bin entry. */
@@ -107,16 +106,6 @@ export async function startCliServer(
   const server = composeServer({ host: "127.0.0.1", port, logger: pino({ level: "silent" }), registry, ...settings });
   const { url } = await server.listen();
   return { server, url, close: () => server.close(0) };
-}
-
-/** A loopback port nothing listens on (it was free a moment ago). */
-export async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /** Whether util-linux `script` is here to give a process a real terminal (a pty). */

@@ -1,8 +1,7 @@
-import { defineTool, type ToolDefinition, type ToolManifest } from "../../src/registry/index.js";
+import { defineTool, type ToolDefinition } from "../../src/registry/index.js";
+import { manifestsFor } from "../helpers/registry-fixtures.js";
 
-function manifest(name: string, extra: Partial<ToolManifest> = {}): ToolManifest {
-  return { name, version: "1.0.0", description: `CLI test tool ${name}`, category: "cli-test", input: { type: "object" }, ...extra };
-}
+const manifest = manifestsFor("CLI test tool", { category: "cli-test", input: { type: "object" } });
 
 /**
  * Tools for the CLI tests: `reflect` answers its arguments, `versioned` exists as 1.0.0 and

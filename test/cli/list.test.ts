@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createAuthenticator } from "../../src/security/index.js";
 import { keyCaller } from "../helpers/security.js";
 import { createTestTools } from "../helpers/test-tools.js";
-import { closedPort, hasScript, killLeftoverProcesses, runCli, runCliOnTerminal, startCliServer, type CliTestServer } from "./cli-process.js";
+import { closedPort } from "../helpers/ports.js";
+import { hasScript, killLeftoverProcesses, runCli, runCliOnTerminal, startCliServer, type CliTestServer } from "./cli-process.js";
 import { createCliTools } from "./cli-tools.js";
 
 const member = keyCaller("cli-lister", "authenticated");

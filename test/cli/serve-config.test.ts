@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
@@ -9,6 +9,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { hashApiKey } from "../../src/security/index.js";
+import { startServe, waitForListening } from "../helpers/serve-process.js";
 import { toolClient } from "../helpers/server.js";
 
 const root = join(import.meta.dirname, "../..");
@@ -39,45 +40,18 @@ async function configFile(content: unknown): Promise<string> {
   return path;
 }
 
-/** The test runner's environment without TOOLWIRE_* settings, plus `extra`. */
-function environment(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TOOLWIRE_")));
-  return { ...env, ...extra };
-}
-
-/** Spawns `toolwire serve` through the package's bin entry. */
+/** Spawns `toolwire serve` through the package's bin entry; afterEach stops it. */
 function spawnServe(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, [join(root, "src/cli/bin.mjs"), "serve", "--log-level", "warn", ...args], {
-    cwd: root,
-    env: environment(env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  return { child, output: () => ({ stdout, stderr }) };
+  const serve = startServe(args, env);
+  children.push(serve.child);
+  return { child: serve.child, output: () => ({ stdout: serve.stdout(), stderr: serve.stderr() }) };
 }
 
 /** Starts `toolwire serve` and waits for its "toolwire listening on URL" line. */
 async function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
-  const { child, output } = spawnServe(args, env);
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line in: ${JSON.stringify(output())}`)), 20_000);
-    child.stdout?.on("data", () => {
-      const match = /toolwire listening on (\S+)/.exec(output().stdout);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}: ${JSON.stringify(output())}`));
-    });
-  });
-  return { child, url };
+  const started = startServe(args, env);
+  children.push(started.child);
+  return { child: started.child, url: await waitForListening(started, 20_000) };
 }
 
 /** Runs `toolwire serve` that must refuse to start; returns its exit code and stderr. */

@@ -5,6 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { createPluginDir, pluginModule } from "../helpers/plugin-files.js";
+import { startServe, waitForListening, type ServeProcess } from "../helpers/serve-process.js";
 import { toolClient } from "../helpers/server.js";
 
 const root = join(import.meta.dirname, "../..");
@@ -14,27 +15,10 @@ afterEach(() => {
 });
 
 /** Starts `toolwire serve` through the package's bin entry and waits for its address. */
-async function serve(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [join(root, "src/cli/bin.mjs"), "serve", "--port", "0", "--log-level", "warn", ...args], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line in: ${output}`)), 15_000);
-    child.stdout?.on("data", () => {
-      const match = /listening on (\S+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`exited with ${code}: ${output}`)));
-  });
-  return { child, url, output: () => output };
+async function serve(args: string[]): Promise<ServeProcess> {
+  const started = startServe(["--port", "0", ...args]);
+  children.push(started.child);
+  return { ...started, url: await waitForListening(started, 15_000) };
 }
 
 describe("toolwire serve", () => {

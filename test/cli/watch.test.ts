@@ -4,7 +4,8 @@ import { createAuthenticator } from "../../src/security/index.js";
 import { keyCaller } from "../helpers/security.js";
 import { toolClient } from "../helpers/server.js";
 import { createTestTools } from "../helpers/test-tools.js";
-import { closedPort, killLeftoverProcesses, runCli, spawnCli, startCliServer, type CliProcess, type CliTestServer } from "./cli-process.js";
+import { closedPort } from "../helpers/ports.js";
+import { killLeftoverProcesses, runCli, spawnCli, startCliServer, type CliProcess, type CliTestServer } from "./cli-process.js";
 
 let server: CliTestServer;
 let env: Record<string, string>;

@@ -3,6 +3,7 @@ import type { ToolwireClientOptions } from "../../src/client/index.js";
 import { defineTool, type AnyToolDefinition, type ToolManifest } from "../../src/registry/index.js";
 import type { Authenticator } from "../../src/runtime/index.js";
 import { anonymousPrincipal, isSecurityLevelName } from "../../src/security/index.js";
+import { manifestsFor } from "../helpers/registry-fixtures.js";
 
 /**
  * Stands in for real authentication. `x-api-key: <id>|<level>` or `Authorization: Bearer
@@ -28,11 +29,7 @@ export const clientProtocolCases: readonly { readonly name: string; readonly opt
   { name: "gRPC-Web over HTTP/2", options: { transport: "grpc-web", httpVersion: "2" } },
 ];
 
-const emptyInput = { type: "object", additionalProperties: false, properties: {} } as const;
-
-function manifest(name: string, extra: Partial<ToolManifest> = {}): ToolManifest {
-  return { name, version: "1.0.0", description: `client test tool ${name}`, category: "test", input: { ...emptyInput }, ...extra };
-}
+const manifest = manifestsFor("client test tool", { category: "test", input: { type: "object", additionalProperties: false, properties: {} } });
 
 /** What the client test tools saw: runs per tool and the signal of each run. */
 export interface ClientProbe {

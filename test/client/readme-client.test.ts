@@ -1,15 +1,15 @@
 import { execFile } from "node:child_process";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { composeServer } from "../../src/cli/compose-server.js";
 import type { ToolwireServer } from "../../src/server/index.js";
+import { fencedBlocks, readmeSection } from "../helpers/readme.js";
 import { runTsc } from "./run-tsc.js";
 
 const root = join(import.meta.dirname, "../..");
-const readme = await readFile(join(root, "README.md"), "utf8");
 // Three levels below the root, like the README is zero: "./src/" becomes "../../../src/".
 const dir = join(root, "test/.tmp", `readme-client-${process.pid}`);
 
@@ -19,14 +19,11 @@ interface Example {
 }
 
 /** The ```ts blocks of the "TypeScript client" section, each with the expect comment after it. */
-function clientExamples(markdown: string): Example[] {
-  const start = markdown.indexOf("\n## TypeScript client\n");
-  const end = markdown.indexOf("\n## ", start + 1);
-  const section = markdown.slice(start, end === -1 ? undefined : end);
-  return [...section.matchAll(/```ts\n([\s\S]*?)```\n(?:<!-- expect: (.*) -->)?/g)].map((m) => ({ code: m[1] ?? "", expect: m[2] }));
+function clientExamples(section: string): Example[] {
+  return fencedBlocks(section, "ts").map((b) => ({ code: b.code, expect: b.expects[0] }));
 }
 
-const examples = clientExamples(readme);
+const examples = clientExamples(await readmeSection("TypeScript client"));
 let servers: ToolwireServer[];
 let files: string[];
 

@@ -7,7 +7,9 @@ import { ErrorInfoSchema } from "../../gen/proto/toolwire/v1/errors_pb.js";
 import { EventType, MonitorService, type Event } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
 import { toolClient } from "../helpers/server.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
-import { collect, killChild, spawnServe, startInstance, writeConfig, type Instance, type ServeProcess } from "./cluster-helpers.js";
+import { killChild } from "../helpers/processes.js";
+import { spawnServe, type ServeProcess } from "../helpers/serve-process.js";
+import { collect, startInstance, writeConfig, type Instance } from "./cluster-helpers.js";
 
 /** Opens a live watch and resolves once the server has sent its first message (the stream is subscribed). */
 async function liveWatch(monitor: Client<typeof MonitorService>, count: number) {

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,22 +12,12 @@ import { resolveServerSettings, type ServerSettings } from "../../src/config/ind
 import type { AnyToolDefinition } from "../../src/registry/index.js";
 import { createMonitoring } from "../../src/server/monitoring.js";
 import { echo } from "../../src/tools/index.js";
+import { freePort } from "../helpers/ports.js";
+import { captureOutput, killChild, waitForOutput } from "../helpers/processes.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
 /** The repository root. */
 export const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
-
-/** A free loopback port (racy by nature; callers retry when it was taken). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** A redis-server whose data survives a restart (append-only file), so it can be stopped and started again on the same port. */
 export interface RestartableRedis {
@@ -52,32 +41,13 @@ export async function startRestartableRedis(): Promise<RestartableRedis> {
       stdio: ["ignore", "pipe", "pipe"],
     });
     child = proc;
-    await new Promise<void>((resolve, reject) => {
-      let out = "";
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
-      proc.stdout?.on("data", (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes("Ready to accept connections")) {
-          clearTimeout(timer);
-          proc.stdout?.removeAllListeners("data");
-          proc.stdout?.resume();
-          resolve();
-        }
-      });
-      proc.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}: ${out}`));
-      });
-    });
-    proc.stderr?.resume();
+    const { stdout } = captureOutput(proc);
+    await waitForOutput(proc, stdout, /Ready to accept connections/, 10_000);
   };
   const stop = async () => {
     const proc = child;
     child = undefined;
-    if (proc === undefined || proc.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-    proc.kill("SIGTERM");
-    await exited;
+    if (proc !== undefined) await killChild(proc, "SIGTERM");
   };
   await start();
   return {
@@ -148,64 +118,12 @@ export async function startInstance(redisUrl: string, options: InstanceOptions =
   };
 }
 
-/** The test runner's environment without TOOLWIRE_* settings, plus `extra`. */
-export function environment(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TOOLWIRE_")));
-  return { ...env, ...extra };
-}
-
-/** A `toolwire serve` child process. */
-export interface ServeProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly output: () => string;
-}
-
 /** Writes a config file into a fresh temporary directory and returns its path. */
 export async function writeConfig(config: ToolwireConfig): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "toolwire-cluster-"));
   const path = join(dir, "toolwire.json");
   await writeFile(path, JSON.stringify(config));
   return path;
-}
-
-/** Spawns `toolwire serve` (through the package's bin) and waits for its listening line. */
-export async function spawnServe(args: readonly string[], env: Record<string, string> = {}): Promise<ServeProcess> {
-  const port = args.includes("--port") ? [] : ["--port", "0"];
-  const child = spawn(process.execPath, [join(root, "src/cli/bin.mjs"), "serve", "--log-level", "warn", ...port, ...args], {
-    cwd: root,
-    env: environment(env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`no listening line in: ${output}`));
-    }, 30_000);
-    child.stdout?.on("data", () => {
-      const match = /toolwire listening on (\S+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}: ${output}`));
-    });
-  });
-  return { child, url, output: () => output };
-}
-
-/** Kills a child by pid with `signal` and waits for it to exit. */
-export async function killChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill(signal);
-  await exited;
 }
 
 /** Reads tool_succeeded events from a WatchEvents stream until `count` arrived. */

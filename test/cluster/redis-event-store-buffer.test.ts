@@ -1,7 +1,7 @@
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { createRedisEventStore, type EventDraft, type RedisEventStore } from "../../src/events/index.js";
+import { closedPort } from "../helpers/ports.js";
 
 function called(requestId: string, message: string): EventDraft {
   return {
@@ -16,15 +16,6 @@ function called(requestId: string, message: string): EventDraft {
     status: undefined,
     arguments: { message },
   };
-}
-
-/** A loopback port nothing listens on: Redis is away for the whole test. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 describe("Redis event store buffer while Redis is away", () => {

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,7 +12,9 @@ import type { ToolwireConfig } from "../../gen/schema/config.js";
 import { hashApiKey } from "../../src/security/index.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
 import { toolClient } from "../helpers/server.js";
-import { collect, environment, killChild, root, spawnServe, writeConfig, type ServeProcess } from "./cluster-helpers.js";
+import { killChild, waitForOutput } from "../helpers/processes.js";
+import { spawnServe, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { collect, writeConfig } from "./cluster-helpers.js";
 
 const run = promisify(execFile);
 const apiKey = "redis-tls-test-key";
@@ -93,27 +95,18 @@ describe("Redis over TLS", () => {
   async function refusedStart(settings: ToolwireConfig): Promise<{ code: number | null; stderr: string; output: string }> {
     const path = await writeConfig(settings);
     configDirs.push(dirname(path));
-    const child = spawn(process.execPath, [join(root, "src/cli/bin.mjs"), "serve", "--log-level", "warn", "--port", "0", "--config", path], {
-      cwd: root,
-      env: environment({}),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const { child, stdout, stderr } = startServe(["--port", "0", "--config", path]);
     children.push(child);
-    let stdout = "";
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     // A server that starts instead is reported at once (and stopped by afterEach), not waited for.
-    const listening = new Promise<"listening">((resolve) =>
-      child.stdout?.on("data", (d: Buffer) => {
-        stdout += d.toString();
-        if (stdout.includes("toolwire listening")) resolve("listening");
-      }),
+    const listening = waitForOutput(child, stdout, /toolwire listening/).then(
+      () => "listening" as const,
+      () => new Promise<never>(() => {}),
     );
     // "close" comes after the exit and the last of its output.
     const closed = once(child, "close").then(([code]) => code as number | null);
     const outcome = await Promise.race([closed, listening]);
-    if (outcome === "listening") throw new Error(`started instead of refusing: ${stdout}${stderr}`);
-    return { code: outcome, stderr, output: stdout + stderr };
+    if (outcome === "listening") throw new Error(`started instead of refusing: ${stdout()}${stderr()}`);
+    return { code: outcome, stderr: stderr(), output: stdout() + stderr() };
   }
 
   it("connects to Redis over TLS with the CA from redis.tls.caFile, sharing events and limits", async () => {

@@ -1,6 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -16,6 +15,7 @@ import {
 } from "../../src/config/index.js";
 import type { CallerInfo } from "../../src/runtime/caller.js";
 import { hashApiKey } from "../../src/security/index.js";
+import { closedPort } from "../helpers/ports.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
 
 const jwtSecret = "server-settings-test-secret-32-bytes!!";
@@ -50,15 +50,6 @@ async function failure(config: ToolwireConfig, env: Record<string, string> = {})
 const bearer = (token: string): CallerInfo => ({ headers: new Headers({ authorization: `Bearer ${token}` }), protocol: "connect" });
 const hs256 = (claims: Record<string, unknown> = {}, secret = jwtSecret) =>
   new SignJWT({ sub: "alice", ...claims }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("5m").sign(new TextEncoder().encode(secret));
-
-/** A port that was free a moment ago and that nothing listens on now. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 describe("resolveServerSettings", () => {
   it("passes tools.executeCommand on to the execute_command tool", async () => {

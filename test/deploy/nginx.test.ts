@@ -4,7 +4,9 @@ import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
 import { MonitorService, StatsScope } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
 import { ToolService } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
-import { freePort, killChild, spawnServe, type ServeProcess } from "../cluster/cluster-helpers.js";
+import { freePort } from "../helpers/ports.js";
+import { killChild } from "../helpers/processes.js";
+import { spawnServe, type ServeProcess } from "../helpers/serve-process.js";
 import { startNginx, type TestNginx } from "./nginx.js";
 
 /** Starts `toolwire serve` on a fixed port, sharing Redis and trusting nginx (on loopback) as its balancer. */

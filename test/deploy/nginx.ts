@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../cluster/cluster-helpers.js";
+import { freePort } from "../helpers/ports.js";
+import { killChild } from "../helpers/processes.js";
 
 const template = join(dirname(fileURLToPath(import.meta.url)), "nginx.conf.template");
 
@@ -42,7 +43,7 @@ export async function startNginx(ports: readonly number[]): Promise<TestNginx> {
     child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
     const up = await waitUntilUp(`http://127.0.0.1:${httpPort}`, child);
     if (!up) {
-      await stopChild(child, "SIGKILL");
+      await killChild(child, "SIGKILL");
       if (/Address already in use/.test(output + (await readFile(join(dir, "error.log"), "utf8").catch(() => "")))) continue;
       throw new Error(`nginx did not start: ${output}`);
     }
@@ -51,7 +52,7 @@ export async function startNginx(ports: readonly number[]): Promise<TestNginx> {
       grpcUrl: `http://127.0.0.1:${grpcPort}`,
       errorLog: () => readFile(join(dir, "error.log"), "utf8").catch(() => ""),
       async stop() {
-        await stopChild(child, "SIGQUIT");
+        await killChild(child, "SIGQUIT");
         await rm(dir, { recursive: true, force: true });
       },
     };
@@ -70,11 +71,4 @@ async function waitUntilUp(url: string, child: ChildProcess): Promise<boolean> {
     }
   }
   return false;
-}
-
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill(signal);
-  await exited;
 }

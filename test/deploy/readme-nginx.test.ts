@@ -1,15 +1,15 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { root } from "../cluster/cluster-helpers.js";
+import { readReadme } from "../helpers/readme.js";
 import { renderNginxConfig } from "./nginx.js";
 
 /** The nginx block of the README's Deployment section. */
 async function readmeNginx(): Promise<string> {
-  const readme = await readFile(join(root, "README.md"), "utf8");
+  const readme = await readReadme();
   const section = readme.slice(readme.indexOf("### Several instances, Redis and nginx"));
   const block = /```nginx\n([\s\S]*?)```/.exec(section)?.[1];
   if (block === undefined) throw new Error("the README's Deployment section has no nginx block");

@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { captureOutput, waitForOutput } from "./processes.js";
 
 const run = promisify(execFile);
 
@@ -14,21 +15,38 @@ export interface ReadmeExample {
   readonly expect: string | undefined;
 }
 
+/** README.md as it is now. */
+export function readReadme(): Promise<string> {
+  return readFile(join(repoRoot, "README.md"), "utf8");
+}
+
 /** The text of a `## title` section of README.md (up to the next `## `). */
 export async function readmeSection(title: string): Promise<string> {
-  const readme = await readFile(join(repoRoot, "README.md"), "utf8");
+  const readme = await readReadme();
   const start = readme.indexOf(`\n## ${title}\n`);
   if (start === -1) return "";
   const end = readme.indexOf("\n## ", start + 4);
   return readme.slice(start, end === -1 ? undefined : end);
 }
 
+/** One fenced block: its text and the `<!-- expect: … -->` comments right after it, in order. */
+export interface FencedBlock {
+  readonly code: string;
+  readonly expects: readonly string[];
+}
+
+/** The ```lang blocks of `markdown`, each with the expect comments that follow it. */
+export function fencedBlocks(markdown: string, lang: string): FencedBlock[] {
+  const block = new RegExp("```" + lang + "\\n([\\s\\S]*?)```\\n((?:<!-- expect: .* -->(?:\\n|$))*)", "g");
+  return [...markdown.matchAll(block)].map((m) => ({
+    code: m[1] ?? "",
+    expects: [...(m[2] ?? "").matchAll(/<!-- expect: (.*) -->/g)].map((e) => e[1] ?? ""),
+  }));
+}
+
 /** The section's ```bash blocks, each with the `<!-- expect: … -->` comment that follows it. */
 export function bashExamples(section: string): ReadmeExample[] {
-  return [...section.matchAll(/```bash\n([\s\S]*?)```\n(?:<!-- expect: (.*) -->)?/g)].map((m) => ({
-    command: (m[1] ?? "").trim(),
-    expect: m[2],
-  }));
+  return fencedBlocks(section, "bash").map((b) => ({ command: b.code.trim(), expect: b.expects[0] }));
 }
 
 /** Blocks preceded by `<!-- file: path -->`, as path → content. */
@@ -61,26 +79,11 @@ export async function startReadmeServer(command: string, cwd: string, env: NodeJ
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line in: ${out}`)), 30_000);
-    child.stdout?.on("data", () => {
-      const match = /toolwire listening on (\S+)/.exec(out);
-      if (match?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}: ${out}`));
-    });
-  });
+  const { output } = captureOutput(child);
+  const [, url = ""] = await waitForOutput(child, output, /toolwire listening on (\S+)/);
   return {
     url,
-    output: () => out,
+    output,
     async stop() {
       if (child.pid === undefined || child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
+import { freePort } from "./ports.js";
+import { captureOutput, killChild, waitForOutput } from "./processes.js";
 
 /** A redis-server started for a test on a random loopback port. */
 export interface TestRedis {
@@ -11,17 +12,6 @@ export interface TestRedis {
   readonly client: Redis;
   /** Stops the server (SIGTERM by pid) and the client. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Makes a test redis-server serve only TLS (no plaintext port), without asking clients for certificates. */
@@ -49,22 +39,15 @@ export async function startRedis(options: { tls?: TestRedisTls } = {}): Promise<
     const child = spawn("redis-server", [...listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const ready = await new Promise<boolean>((resolve) => {
-      let out = "";
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes("Ready to accept connections")) resolve(true);
-      };
-      child.stdout?.on("data", onData);
-      child.once("exit", () => resolve(false));
-      setTimeout(() => resolve(false), 10_000).unref();
-    });
+    const { stdout } = captureOutput(child);
+    const ready = await waitForOutput(child, stdout, /Ready to accept connections/, 10_000).then(
+      () => true,
+      () => false,
+    );
     if (!ready) {
-      child.kill("SIGKILL");
+      await killChild(child, "SIGKILL");
       continue;
     }
-    child.stdout?.resume();
-    child.stderr?.resume();
     const url = `${tls === undefined ? "redis" : "rediss"}://127.0.0.1:${port}`;
     const client = new Redis(url, {
       lazyConnect: true,
@@ -83,8 +66,5 @@ export async function startRedis(options: { tls?: TestRedisTls } = {}): Promise<
 
 async function stopRedis(child: ChildProcess, client: Redis): Promise<void> {
   client.disconnect();
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  await exited;
+  await killChild(child, "SIGTERM");
 }

@@ -17,6 +17,15 @@ export function manifest(overrides: Partial<ToolManifest> = {}): ToolManifest {
   };
 }
 
+/**
+ * A manifest maker for one family of test tools: each manifest is named, described as
+ * `<label> <name>` and takes `defaults` (a fresh copy of their input schema each time), then `extra`.
+ */
+export function manifestsFor(label: string, defaults: Partial<ToolManifest> = {}): (name: string, extra?: Partial<ToolManifest>) => ToolManifest {
+  return (name, extra = {}) =>
+    manifest({ description: `${label} ${name}`, ...defaults, ...(defaults.input === undefined ? {} : { input: { ...defaults.input } }), name, ...extra });
+}
+
 /** A tool definition from a minimal manifest and a handler (default: returns {}). */
 export function tool(overrides: Partial<ToolManifest> = {}, handler: ToolHandler = () => ({})): ToolDefinition {
   return defineTool(manifest(overrides), handler);

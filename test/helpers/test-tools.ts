@@ -1,11 +1,8 @@
 import { defineTool, ToolError } from "../../src/registry/index.js";
-import type { ToolDefinition, ToolManifest } from "../../src/registry/index.js";
+import type { ToolDefinition } from "../../src/registry/index.js";
+import { manifestsFor } from "./registry-fixtures.js";
 
-const object = { type: "object", additionalProperties: false, properties: {} } as const;
-
-function manifest(name: string, extra: Partial<ToolManifest> = {}): ToolManifest {
-  return { name, version: "1.0.0", description: `test tool ${name}`, category: "test", input: { ...object }, ...extra };
-}
+const manifest = manifestsFor("test tool", { category: "test", input: { type: "object", additionalProperties: false, properties: {} } });
 
 /** What the test tools saw, for assertions about signals and aborts. */
 export interface ToolProbe {

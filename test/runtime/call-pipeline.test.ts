@@ -1,6 +1,6 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ArgumentViolationsSchema, RetryInfoSchema } from "../../gen/proto/toolwire/v1/errors_pb.js";
 import type { Content } from "../../src/registry/content.js";
 import type { ToolDefinition } from "../../src/registry/define-tool.js";
@@ -59,6 +59,20 @@ function gatedTool(name: string, overrides: Parameters<typeof tool>[0] = {}) {
   });
   return { def, state };
 }
+
+/** Tracks whether a promise has settled yet, for tests that move fake time step by step. */
+function settledFlag(promise: Promise<unknown>): { settled: boolean } {
+  const flag = { settled: false };
+  promise.then(
+    () => (flag.settled = true),
+    () => (flag.settled = true),
+  );
+  return flag;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 function textOf(content: readonly Content[]): string[] {
   return content.map((c) => (c.type === "text" ? c.text : `<${c.type}>`));
@@ -334,19 +348,22 @@ describe("call pipeline: handler failures", () => {
 
 describe("call pipeline: deadlines and cancellation", () => {
   it("aborts ctx.signal with deadline_exceeded at the tool's timeout and answers promptly though the handler ignores it", async () => {
+    vi.useFakeTimers();
     const { def, started } = hangingTool("stuck", { timeoutMs: 50 });
     const { pipeline } = pipelineWith([def]);
-    const t0 = performance.now();
     const call = callTool(pipeline, "stuck");
+    const answered = settledFlag(call);
     const ctx = await started;
-    expect(ctx.deadline).toBeGreaterThan(Date.now() - 10);
-    expect(ctx.deadline).toBeLessThanOrEqual(Date.now() + 60);
+    expect(ctx.deadline).toBe(Date.now() + 50);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(answered.settled).toBe(false);
+    expect(ctx.signal.aborted).toBe(false);
+    // The timeout, and nothing after it, answers the call.
+    await vi.advanceTimersByTimeAsync(1);
+    expect(answered.settled).toBe(true);
     const err = await connectRejection(call);
-    const elapsed = performance.now() - t0;
     expect(err.code).toBe(Code.DeadlineExceeded);
     expect(err.rawMessage).toContain(`tool "stuck" timed out after 50 ms`);
-    expect(elapsed).toBeGreaterThanOrEqual(45);
-    expect(elapsed).toBeLessThan(1000);
     expect(ctx.signal.aborted).toBe(true);
     expect(ctx.signal.reason).toBeInstanceOf(ConnectError);
     expect((ctx.signal.reason as ConnectError).code).toBe(Code.DeadlineExceeded);
@@ -362,11 +379,14 @@ describe("call pipeline: deadlines and cancellation", () => {
   });
 
   it("answers deadline_exceeded naming the client's deadline when it is shorter than the tool's timeout", async () => {
+    vi.useFakeTimers();
     const { def, started } = hangingTool("stuck", { timeoutMs: 5000 });
     const { pipeline } = pipelineWith([def]);
-    const t0 = performance.now();
-    const err = await connectRejection(callTool(pipeline, "stuck", {}, { clientTimeoutMs: 40 }));
-    expect(performance.now() - t0).toBeLessThan(1000);
+    const call = callTool(pipeline, "stuck", {}, { clientTimeoutMs: 40 });
+    const answered = settledFlag(call);
+    await vi.advanceTimersByTimeAsync(40);
+    expect(answered.settled).toBe(true);
+    const err = await connectRejection(call);
     expect(err.code).toBe(Code.DeadlineExceeded);
     expect(err.rawMessage).toContain("client's deadline");
     expect(err.rawMessage).toContain("40 ms");
@@ -736,24 +756,29 @@ describe("call pipeline: in-flight calls and drain", () => {
   });
 
   it("aborts a call still running after the grace period, answering it unavailable", async () => {
+    vi.useFakeTimers();
     const { def, started } = hangingTool("stubborn", { timeoutMs: 10_000 });
     const { pipeline } = pipelineWith([def]);
     const running = callTool(pipeline, "stubborn");
+    const answered = settledFlag(running);
     const ctx = await started;
-    const t0 = performance.now();
     const drained = pipeline.drain(50);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(answered.settled).toBe(false);
+    expect(ctx.signal.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(answered.settled).toBe(true);
     const err = await connectRejection(running);
     await drained;
-    const elapsed = performance.now() - t0;
     expect(err.code).toBe(Code.Unavailable);
     expect(ctx.signal.aborted).toBe(true);
     expect((ctx.signal.reason as ConnectError).code).toBe(Code.Unavailable);
-    expect(elapsed).toBeGreaterThanOrEqual(45);
-    expect(elapsed).toBeLessThan(1000);
     expect(pipeline.inFlight).toBe(0);
   });
 
   it("resolves every drain() call when drain is called again while draining", async () => {
+    // Time stands still: both drains must end because the call did, not because the grace ran out.
+    vi.useFakeTimers();
     const slow = gatedTool("slow", { timeoutMs: 10_000 });
     const { pipeline } = pipelineWith([slow.def]);
     const running = callTool(pipeline, "slow");
@@ -763,8 +788,9 @@ describe("call pipeline: in-flight calls and drain", () => {
     const second = pipeline.drain(5_000).then(() => settled.push("second"));
     slow.state.release();
     await running;
-    await Promise.race([Promise.all([first, second]), sleep(1000)]);
+    await vi.advanceTimersByTimeAsync(0);
     expect(settled.sort()).toEqual(["first", "second"]);
+    await Promise.all([first, second]);
   });
 });
 

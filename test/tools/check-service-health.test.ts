@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ToolError } from "../../src/registry/tool-result.js";
 import { createToolRateLimiter } from "../../src/security/rate-limit.js";
 import { checkServiceHealth, isBlockedAddress, probeHttp, probeTcp } from "../../src/tools/check-service-health.js";
+import { closedPort } from "../helpers/ports.js";
+import { settlesWithoutWaiting } from "../helpers/promises.js";
 import { runTool } from "../helpers/run-tool.js";
 import { createTestContext } from "../helpers/tool-context.js";
 import { inputValidator, outputValidator } from "../helpers/tool-schemas.js";
@@ -17,14 +19,6 @@ async function listen(server: net.Server): Promise<number> {
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return (server.address() as AddressInfo).port;
-}
-
-/** A port nothing listens on: bound once, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  const port = await listen(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe("check_service_health", () => {
@@ -132,9 +126,7 @@ describe("check_service_health", () => {
       ],
       timeoutMs: 300,
     });
-    const elapsed = performance.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(290);
-    expect(elapsed).toBeLessThan(800);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
     expect(result.overall).toBe("degraded");
     expect(result.results[0]).toMatchObject({ name: "silent", healthy: false, error: "timed out after 300 ms" });
     expect(result.results[0]!.latencyMs).toBeGreaterThanOrEqual(290);
@@ -142,23 +134,35 @@ describe("check_service_health", () => {
   });
 
   it("runs the checks concurrently", async () => {
-    const silent = { type: "http", url: `${silentBase}/` } as const;
-    const started = performance.now();
-    const result = await runTool(checkServiceHealth, {
-      endpoints: [silent, silent, silent, silent, silent],
-      timeoutMs: 300,
+    // Answers only once all five requests are in: checks run one after the other would time out.
+    const held: http.ServerResponse[] = [];
+    const gate = http.createServer((_req, res) => {
+      held.push(res);
+      if (held.length === 5) for (const r of held) r.end("ok");
     });
-    expect(result.results.every((r) => !r.healthy)).toBe(true);
-    expect(performance.now() - started).toBeLessThan(800);
+    const gated = { type: "http", url: `http://127.0.0.1:${await listen(gate)}/` } as const;
+    try {
+      const result = await runTool(checkServiceHealth, {
+        endpoints: [gated, gated, gated, gated, gated],
+        timeoutMs: 5000,
+      });
+      expect(result.results.map((r) => r.healthy)).toEqual([true, true, true, true, true]);
+    } finally {
+      gate.closeAllConnections();
+      await new Promise((resolve) => gate.close(resolve));
+    }
   });
 
   it("stops every check when the call is aborted", async () => {
     const ctx = createTestContext();
+    const connected = once(silentServer, "connection");
     const call = runTool(checkServiceHealth, { endpoints: [{ type: "http", url: `${silentBase}/` }], timeoutMs: 10_000 }, ctx);
-    setTimeout(() => ctx.controller.abort(new Error("cancelled")), 50);
-    const started = performance.now();
+    const [socket] = (await connected) as [net.Socket];
+    const closed = once(socket, "close");
+    ctx.controller.abort(new Error("cancelled"));
+    expect(await settlesWithoutWaiting(call)).toBe(true);
     await expect(call).rejects.toThrow("cancelled");
-    expect(performance.now() - started).toBeLessThan(500);
+    await closed;
   });
 
   it("refuses a URL that is not http or https when called without validation", async () => {
@@ -200,7 +204,6 @@ describe("check_service_health", () => {
     });
 
     it("refuses metadata, link-local and unspecified addresses per endpoint, without connecting", async () => {
-      const started = performance.now();
       const result = await runTool(checkServiceHealth, {
         endpoints: [
           { type: "tcp", host: "169.254.169.254", port: 80, name: "metadata" },
@@ -213,8 +216,6 @@ describe("check_service_health", () => {
         ],
         timeoutMs: 5000,
       });
-      // No connection was attempted: an unroutable address would have taken the full timeout.
-      expect(performance.now() - started).toBeLessThan(1000);
       expect(validateOutput(result).message).toBe("");
       expect(result.overall).toBe("degraded");
       expect(result.results.map((r) => [r.name, r.healthy])).toEqual([
@@ -225,6 +226,7 @@ describe("check_service_health", () => {
         ["unspecified", false],
         ["loopback", true],
       ]);
+      // No connection was attempted: a probe would have ended in a timeout or a network error.
       for (const r of result.results.slice(0, 5)) {
         expect(r.error).toMatch(refusal);
         expect(r).not.toHaveProperty("status");

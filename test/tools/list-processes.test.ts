@@ -5,12 +5,15 @@ import { once } from "node:events";
 import { basename } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listProcesses } from "../../src/tools/list-processes.js";
+import { settlesWithoutWaiting } from "../helpers/promises.js";
 import { runTool } from "../helpers/run-tool.js";
 import { createTestContext } from "../helpers/tool-context.js";
 import { inputValidator, outputValidator } from "../helpers/tool-schemas.js";
 
 const validateInput = inputValidator(listProcesses);
 const validateOutput = outputValidator(listProcesses);
+/** /proc files the tool reads at once (its readConcurrency). */
+const readersAtOnce = 32;
 
 /** Starts a node child whose command line carries `marker`; `busy` makes it spin a CPU. */
 async function startChild(marker: string, busy: boolean): Promise<ChildProcess> {
@@ -96,17 +99,40 @@ describe.runIf(existsSync("/proc/stat"))("list_processes", () => {
     expect(await runTool(listProcesses, { filter: `${marker}-nobody` })).toEqual({ processes: [], total: 0 });
   });
 
-  it.each([5, 50, 150])("stops promptly when aborted after %i ms", async (afterMs) => {
+  it("stops taking /proc files once aborted during a snapshot", async () => {
     const ctx = createTestContext();
+    // The handler looks at its signal before each /proc file it takes: abort at the fifth look.
+    let looks = 0;
+    let looksAfterAbort = 0;
+    const throwIfAborted = ctx.signal.throwIfAborted.bind(ctx.signal);
+    ctx.signal.throwIfAborted = () => {
+      looks++;
+      if (ctx.signal.aborted) looksAfterAbort++;
+      else if (looks === 5) ctx.controller.abort(new Error("cancelled"));
+      throwIfAborted();
+    };
+    await expect(runTool(listProcesses, {}, ctx)).rejects.toThrow("cancelled");
+    // At most the /proc reads already in flight finish, each reader then looks once and stops.
+    expect(looksAfterAbort).toBeGreaterThan(0);
+    expect(looksAfterAbort).toBeLessThanOrEqual(readersAtOnce);
+  });
+
+  it("stops at once when aborted during its sample window", async () => {
+    const ctx = createTestContext();
+    // The window is a timer that listens to the call's signal: its listener shows the handler waits.
+    const waiting = new Promise<void>((resolve) => {
+      const addEventListener = ctx.signal.addEventListener.bind(ctx.signal);
+      ctx.signal.addEventListener = ((...args: Parameters<AbortSignal["addEventListener"]>) => {
+        resolve();
+        addEventListener(...args);
+      }) as AbortSignal["addEventListener"];
+    });
     const call = runTool(listProcesses, {}, ctx);
-    let abortedAt = 0;
-    setTimeout(() => {
-      abortedAt = performance.now();
-      ctx.controller.abort(new Error("cancelled"));
-    }, afterMs);
+    const stage = await Promise.race([waiting.then(() => "waiting"), call.then(() => "finished", () => "failed")]);
+    expect(stage, "the handler waits on its signal during the window").toBe("waiting");
+    ctx.controller.abort(new Error("cancelled"));
+    expect(await settlesWithoutWaiting(call), "settles with no further read or wait").toBe(true);
     await expect(call).rejects.toThrow("cancelled");
-    // At most the /proc reads already in flight finish after the abort.
-    expect(performance.now() - abortedAt).toBeLessThan(100);
   });
 
   describe("other users' processes", () => {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { monitorResources } from "../../src/tools/monitor-resources.js";
+import { settlesWithoutWaiting } from "../helpers/promises.js";
 import { runTool } from "../helpers/run-tool.js";
 import { createTestContext } from "../helpers/tool-context.js";
 import { inputValidator, outputValidator } from "../helpers/tool-schemas.js";
@@ -17,15 +18,14 @@ describe("monitor_resources", () => {
     const ctx = createTestContext();
     const started = performance.now();
     const summary = await runTool(monitorResources, { duration: 1, interval: 0.2 }, ctx);
-    const elapsed = performance.now() - started;
 
     expect(validateOutput(summary).message).toBe("");
     expect(summary.samples).toBe(5);
     expect(summary.interval).toBe(0.2);
     expect(summary.samplesData).toHaveLength(5);
-    // Sampling is paced by the clock, not run back to back.
-    expect(elapsed).toBeGreaterThanOrEqual(950);
-    expect(elapsed).toBeLessThan(2000);
+    // Sampling is paced by the clock, not run back to back: sample n comes n intervals in or later
+    // (less a few ms: a timer may fire a millisecond before performance.now() says it is due).
+    ctx.progressEvents.forEach((e, i) => expect(e.at - started).toBeGreaterThanOrEqual((i + 1) * 200 - 10));
     expect(summary.durationSeconds).toBeGreaterThanOrEqual(0.95);
 
     expect(ctx.progressEvents.map((e) => [e.done, e.total])).toEqual([[1, 5], [2, 5], [3, 5], [4, 5], [5, 5]]);
@@ -68,10 +68,9 @@ describe("monitor_resources", () => {
     );
     while (ctx.progressEvents.length < 2) await sleep(20);
     const reason = new Error("client went away");
-    const abortedAt = performance.now();
     ctx.controller.abort(reason);
+    expect(await settlesWithoutWaiting(outcome)).toBe(true);
     expect(await outcome).toBe(reason);
-    expect(performance.now() - abortedAt).toBeLessThan(50);
     expect(activeTimeouts()).toBeLessThanOrEqual(timersBefore);
 
     const reported = ctx.progressEvents.length;
