@@ -225,7 +225,7 @@ describe.each(eras)("MCP over Streamable HTTP, $name", (era) => {
       protocolError(memberClient.callTool({ name: "root", arguments: {} })),
       protocolError(memberClient.callTool({ name: "no_such_tool", arguments: {} })),
     ]);
-    const shape = (err: (typeof answers)[number]) => [err.code, err.message.replace(/"?(members|root|no_such_tool)"?/g, "<tool>"), JSON.stringify(err.data ?? null).replace(/(members|root|no_such_tool)/g, "<tool>")];
+    const shape = (err: (typeof answers)[number]) => [err.code, err.message.replace(/"?(members|root|no_such_tool)"?/g, "<tool>"), JSON.stringify(err.data ?? null).replace(/(members|root|no_such_tool)/g, "<tool>").replace(/"requestId":"[^"]*"/, '"requestId":"<id>"')];
     expect(answers[0]?.message).toContain("members");
     expect(shape(answers[0]!)).toEqual(shape(answers[2]!));
     expect(shape(answers[1]!)).toEqual(shape(answers[2]!));
