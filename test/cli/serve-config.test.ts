@@ -180,6 +180,16 @@ describe("toolwire serve --config: a configured server", () => {
     expect(await stop(child, url)).toBe(0);
   });
 
+  it("answers a hidden tool's call with its real refusal when auth.revealHiddenTools is set", async () => {
+    const { child, url } = await serve(["--config", await configFile({ ...goodConfig, auth: { ...goodConfig.auth, revealHiddenTools: true } })]);
+    const refused = await toolClient(url)
+      .callTool({ name: "list_processes", arguments: {} })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(refused).toMatchObject({ code: Code.Unauthenticated });
+    expect((refused as ConnectError).rawMessage).toContain("requires an authenticated caller");
+    expect(await stop(child, url)).toBe(0);
+  });
+
   it("answers curl with the key, and a wrong key with 401 unauthenticated", async () => {
     const { child, url } = await serve(["--config", await configFile(goodConfig)]);
     const curl = (...headers: string[]) =>
