@@ -66,9 +66,15 @@ describe("toolwire watch", () => {
   });
 
   it("replays the events after --after and shows failures and denials with their code and message", async () => {
-    await callDirectly(server.url, "refuse");
-    await callDirectly(server.url, "members");
-    const { code, stdout } = await runCli(["watch", "--after", "0", "--types", "tool_failed,tool_denied", "--tools", "refuse", "--tools", "members", "--count", "2"], { env });
+    // A watcher sees events only of tools it may list: "members" needs an authenticated reader.
+    const reader = keyCaller("cli-reader", "authenticated");
+    const own = await startCliServer({ tools: createTestTools().tools, authenticate: createAuthenticator({ apiKeys: [reader.entry!] }) });
+    servers.push(own);
+    await callDirectly(own.url, "refuse");
+    await callDirectly(own.url, "members");
+    const { code, stdout } = await runCli(["watch", "--after", "0", "--types", "tool_failed,tool_denied", "--tools", "refuse", "--tools", "members", "--count", "2"], {
+      env: { TOOLWIRE_URL: own.url, TOOLWIRE_API_KEY: reader.key! },
+    });
     expect(code).toBe(0);
     const [failed, denied] = stdout.trimEnd().split("\n");
     expect(failed).toMatch(/^#\d+ tool_failed refuse@1\.0\.0 caller=anonymous code=tool_error \d+(\.\d)?ms "the tool answered an error result"$/);
