@@ -321,7 +321,7 @@ export interface ToolwireConfig {
      */
     level?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
     /**
-     * Human-readable lines instead of JSON (default false).
+     * Human-readable lines (true) or JSON (false); unset, pretty when stdout is a terminal and JSON when it is piped.
      */
     pretty?: boolean;
   };

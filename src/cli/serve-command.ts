@@ -15,6 +15,7 @@ interface ServeFlags {
   shutdownGraceMs?: number;
   logLevel?: string;
   logPretty?: boolean;
+  logJson?: boolean;
   corsOrigin?: string[];
   allowedHost?: string[];
   trustedProxy?: string[];
@@ -51,7 +52,10 @@ function configFromFlags(flags: ServeFlags): ToolwireConfig {
       trustedProxies: flags.trustedProxy,
     },
     limits: { maxBodyBytes: flags.maxBodyBytes },
-    logging: { level: flags.logLevel as NonNullable<ToolwireConfig["logging"]>["level"], pretty: flags.logPretty },
+    logging: {
+      level: flags.logLevel as NonNullable<ToolwireConfig["logging"]>["level"],
+      pretty: flags.logJson === true ? false : flags.logPretty,
+    },
     pluginDirs: flags.plugins?.map((dir) => resolve(dir)),
   };
 }
@@ -71,7 +75,10 @@ export function registerServeCommand(program: Command): void {
     .addOption(
       new Option("--log-level <level>", "log level (default info); env TOOLWIRE_LOG_LEVEL").choices(logLevels),
     )
-    .option("--log-pretty", "human-readable log lines instead of JSON; env TOOLWIRE_LOG_PRETTY=1")
+    .addOption(
+      new Option("--log-pretty", "human-readable log lines (default when stdout is a terminal); env TOOLWIRE_LOG_PRETTY=1").conflicts("logJson"),
+    )
+    .option("--log-json", "JSON log lines (default when stdout is piped); env TOOLWIRE_LOG_PRETTY=0")
     .option("--cors-origin <origin>", "allow this browser origin (repeatable); env TOOLWIRE_CORS_ORIGINS", collect)
     .option("--allowed-host <host>", "serve this Host header (repeatable); env TOOLWIRE_ALLOWED_HOSTS", collect)
     .option("--trusted-proxy <address>", "trust X-Forwarded-For from this balancer address or CIDR range (repeatable); env TOOLWIRE_TRUSTED_PROXIES", collect)
@@ -99,7 +106,8 @@ export function registerServeCommand(program: Command): void {
         const fromFile = configPath === undefined ? {} : await config.loadConfigFile(resolve(configPath));
         const merged = config.mergeConfigs(fromFile, config.configFromEnv(process.env), configFromFlags(flags));
         config.validateConfig(merged, configPath === undefined ? "(environment and flags)" : `${configPath} with environment and flags`);
-        logger = createLogger({ level: merged.logging?.level ?? "info", pretty: merged.logging?.pretty ?? false });
+        // Unset, a person at a terminal reads pretty lines and a pipe (a log collector) gets JSON.
+        logger = createLogger({ level: merged.logging?.level ?? "info", pretty: merged.logging?.pretty ?? "auto" });
         settings = await config.resolveServerSettings(merged, {
           baseDir: configPath === undefined ? process.cwd() : dirname(resolve(configPath)),
           env: process.env,

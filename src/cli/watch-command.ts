@@ -29,7 +29,7 @@ Examples:
   toolwire watch --after 0 --count 20       # replay what the server still holds
 
 One line per event: #12 tool_succeeded echo@1.0.0 caller=anonymous 1.2ms
-(--json: one JSON object per line). Heartbeats are not printed. A dropped stream reconnects by
+(--json: one JSON object per line). Once connected it says so on stderr; heartbeats are not printed. A dropped stream reconnects by
 itself and resumes after the last event printed, saying so on stderr. Ctrl-C or SIGTERM stops
 watching and exits 0. Event types: ${[...typesByName.keys()].join(", ")}.
 
@@ -108,7 +108,9 @@ async function watchEvents(flags: WatchFlags): Promise<void> {
   function onStatus(change: ConnectionStatusChange): void {
     switch (change.status) {
       case "connected":
+        // Quiet streams are normal: say once that nothing printed yet means nothing happened yet.
         if (everConnected) process.stderr.write("toolwire watch: reconnected\n");
+        else process.stderr.write(`toolwire watch: watching events on ${flags.url.replace(/\/+$/, "")}; waiting for events (Ctrl-C to stop)\n`);
         everConnected = true;
         break;
       case "reconnecting":

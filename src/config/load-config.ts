@@ -4,13 +4,14 @@ import configSchema from "../../schemas/config.schema.json" with { type: "json" 
 import { createSchemaCompiler, toViolations } from "../registry/json-schema.js";
 import { createClientAddressResolver } from "../security/forwarded-for.js";
 import { ConfigError } from "./config-error.js";
+import { parseJson } from "./parse-json.js";
 
 // No defaults: the loaded config says only what the operator wrote; defaults live in one place.
 const checkSchema = createSchemaCompiler({ useDefaults: false }).compile<ToolwireConfig>(configSchema);
 
 /** Checks a parsed configuration against `schemas/config.schema.json`; throws {@link ConfigError}. */
 export function validateConfig(value: unknown, source: string): ToolwireConfig {
-  if (!checkSchema(value)) throw new ConfigError(source, toViolations(checkSchema.errors));
+  if (!checkSchema(value)) throw new ConfigError(source, toViolations(checkSchema.errors, configSchema));
   const jwt = value.auth?.jwt;
   if (jwt !== undefined) {
     const sources = [jwt.secret, jwt.publicKeyFile, jwt.jwksFile].filter((s) => s !== undefined).length;
@@ -54,7 +55,7 @@ export async function loadConfigFile(path: string): Promise<ToolwireConfig> {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJson(text);
   } catch (err) {
     throw new ConfigError(path, [{ pointer: "", keyword: "json", message: `is not JSON: ${(err as Error).message}` }]);
   }

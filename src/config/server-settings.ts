@@ -54,7 +54,7 @@ export interface ServerSettings {
   /** Server-wide request budgets. */
   readonly requestLimits: RequestLimits;
   /** Log level and format. */
-  readonly logging: { readonly level: string; readonly pretty: boolean };
+  readonly logging: { readonly level: string; readonly pretty: boolean | "auto" };
   /** Who may read monitoring data, whether events carry arguments, and how much memory events may hold. */
   readonly monitoring: {
     readonly level: SecurityLevelName;
@@ -171,7 +171,7 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
     revealHiddenTools: config.auth?.revealHiddenTools ?? false,
     rateLimiter: createToolRateLimiter({ redis, keyPrefix: config.redis?.keyPrefix, fallback: rateLimitFallback }),
     requestLimits: { perCaller: config.rateLimits?.perCaller, anonymousPerIp: config.rateLimits?.anonymousPerIp },
-    logging: { level: config.logging?.level ?? "info", pretty: config.logging?.pretty ?? false },
+    logging: { level: config.logging?.level ?? "info", pretty: config.logging?.pretty ?? "auto" },
     // Events and statistics name callers and tools: once callers have identities, strangers should not read them.
     monitoring: {
       level: config.monitoring?.level ?? ((config.auth?.apiKeys?.length ?? 0) > 0 || config.auth?.jwt !== undefined ? "authenticated" : "public"),

@@ -1,5 +1,6 @@
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
+import { didYouMean } from "../runtime/did-you-mean.js";
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -38,8 +39,11 @@ export interface SchemaViolation {
   readonly message: string;
 }
 
-/** Turns ajv errors into violations whose pointers name the offending property. */
-export function toViolations(errors: readonly ErrorObject[] | null | undefined): SchemaViolation[] {
+/**
+ * Turns ajv errors into violations whose pointers name the offending property. Given the schema
+ * validated against, an unknown property also gets the closest known one ("did you mean").
+ */
+export function toViolations(errors: readonly ErrorObject[] | null | undefined, rootSchema?: unknown): SchemaViolation[] {
   // An "if" error only says a then/else branch failed; that branch's own errors say how.
   return (errors ?? []).filter((e) => e.keyword !== "if").map((e) => {
     let pointer = e.instancePath;
@@ -52,7 +56,7 @@ export function toViolations(errors: readonly ErrorObject[] | null | undefined):
         break;
       case "additionalProperties":
         pointer = `${pointer}/${escapePointer(String(params.additionalProperty))}`;
-        message = "is not allowed (unknown property)";
+        message = `is not allowed (unknown property)${knownPropertyHint(String(params.additionalProperty), e.schemaPath, rootSchema)}`;
         break;
       case "enum":
         message = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
@@ -68,6 +72,22 @@ export function toViolations(errors: readonly ErrorObject[] | null | undefined):
 /** Formats violations as `<pointer>: <message>` joined by "; ", naming the root `rootLabel`. */
 export function formatViolations(violations: readonly SchemaViolation[], rootLabel = "(root)"): string {
   return violations.map((v) => `${v.pointer === "" ? rootLabel : v.pointer}: ${v.message}`).join("; ");
+}
+
+/** `; did you mean "x"?` naming the closest property the failing schema declares, or "". */
+function knownPropertyHint(unknown: string, schemaPath: string, rootSchema: unknown): string {
+  if (rootSchema === undefined) return "";
+  // schemaPath is a JSON pointer into the root schema ("#/properties/server/additionalProperties"),
+  // through $ref targets too ("#/$defs/secret/oneOf/0/additionalProperties").
+  const segments = schemaPath.replace(/^#\/?/, "").split("/").slice(0, -1);
+  let schema: unknown = rootSchema;
+  for (const segment of segments) {
+    if (typeof schema !== "object" || schema === null) return "";
+    schema = (schema as Record<string, unknown>)[segment.replace(/~1/g, "/").replace(/~0/g, "~")];
+  }
+  const properties = typeof schema === "object" && schema !== null ? (schema as { properties?: unknown }).properties : undefined;
+  if (typeof properties !== "object" || properties === null) return "";
+  return didYouMean(unknown, Object.keys(properties));
 }
 
 function escapePointer(segment: string): string {

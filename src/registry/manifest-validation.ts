@@ -42,9 +42,19 @@ export function validateManifest(value: unknown, source = "(inline manifest)"): 
 /** Checks a parsed manifest against the meta-schema only; throws {@link ManifestError}. */
 export function checkManifestShape(value: unknown, source = "(inline manifest)"): ToolManifest {
   if (!validateMeta(value)) {
-    throw new ManifestError(source, toViolations(validateMeta.errors));
+    throw new ManifestError(source, toViolations(validateMeta.errors, manifestMetaSchema).map(readablePattern));
   }
   return value;
+}
+
+/** What a pattern means, where the pattern itself (semver's is 200 characters) helps nobody. */
+const patternMeanings: Readonly<Record<string, string>> = {
+  "/version": "must be a semantic version like 1.0.0",
+};
+
+function readablePattern(violation: SchemaViolation): SchemaViolation {
+  const meaning = violation.keyword === "pattern" ? patternMeanings[violation.pointer] : undefined;
+  return meaning === undefined ? violation : { ...violation, message: meaning };
 }
 
 /**

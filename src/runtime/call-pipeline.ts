@@ -13,6 +13,7 @@ import { clientAddressKey } from "../security/client-address.js";
 import { createToolRateLimiter, type RateLimitRule, type ToolRateLimiter } from "../security/rate-limit.js";
 import type { Authenticator, CallerInfo } from "./caller.js";
 import { codeName } from "./code-name.js";
+import { didYouMean } from "./did-you-mean.js";
 import {
   canceled,
   deadlineExceeded,
@@ -23,6 +24,7 @@ import {
   shuttingDown,
   toolNotFound,
 } from "./errors.js";
+import { visibleTools } from "./tool-listing.js";
 
 /** Receives what a handler emits while it runs; streaming transports forward it. */
 export interface CallSink {
@@ -256,8 +258,17 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     }
   }
 
+  /**
+   * not_found for a name with no tool the principal may call, the same whether a hidden tool has
+   * it or none: the guess is drawn from the tools the principal may list, never from hidden ones.
+   */
+  function unknownTool(principal: Principal, name: string): ConnectError {
+    return toolNotFound(name, undefined, [], didYouMean(name, visibleTools(registry.list(), principal).map((t) => t.name)));
+  }
+
   function resolveFor(principal: Principal, name: string, version?: string): RegisteredTool {
     if (revealHiddenTools) {
+      if (registry.versions(name).length === 0) throw unknownTool(principal, name);
       const tool = registry.resolve(name, version);
       const denied = accessOf(principal, tool);
       if (denied !== undefined) throw denied;
@@ -267,8 +278,8 @@ export function createCallPipeline(options: CallPipelineOptions): CallPipeline {
     // answer (not even to a malformed version range) may tell a hidden tool from a missing one.
     const versions = registry.versions(name);
     const visible = versions.filter((t) => accessOf(principal, t) === undefined);
-    if (versions[0] === undefined) throw toolNotFound(name, undefined, []);
-    if (visible.length === 0) throw concealed(toolNotFound(name, undefined, []), accessOf(principal, versions[0]));
+    if (versions[0] === undefined) throw unknownTool(principal, name);
+    if (visible.length === 0) throw concealed(unknownTool(principal, name), accessOf(principal, versions[0]));
     const missing = () => toolNotFound(name, version, visible.map((t) => t.version));
     let tool: RegisteredTool;
     try {

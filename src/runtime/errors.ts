@@ -22,11 +22,14 @@ function errorInfo(reason: string, metadata: Record<string, string>) {
   return { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, metadata }) };
 }
 
-/** An unknown tool, or no registered version matching the one asked for. */
-export function toolNotFound(name: string, version: string | undefined, available: readonly string[]): ConnectError {
+/**
+ * An unknown tool, or no registered version matching the one asked for. `hint` (such as
+ * `; did you mean "echo"?`) is appended to the message of an unknown tool.
+ */
+export function toolNotFound(name: string, version: string | undefined, available: readonly string[], hint = ""): ConnectError {
   const message =
     available.length === 0
-      ? `tool ${quoted(name)} not found`
+      ? `tool ${quoted(name)} not found${hint}`
       : `tool ${quoted(name)} has no version matching ${quoted(version ?? "")} (available: ${available.join(", ")})`;
   return new ConnectError(message, Code.NotFound, undefined, [
     errorInfo("TOOL_NOT_FOUND", { tool: name.slice(0, 128), ...(version ? { version: version.slice(0, 128) } : {}) }),

@@ -45,6 +45,9 @@ async function echoUntilPrinted(cli: CliProcess, url: string, lines: number): Pr
     .toBeGreaterThanOrEqual(lines);
 }
 
+/** The line a watch writes to stderr once connected to `url`. */
+const waitingLine = (url: string) => `toolwire watch: watching events on ${url}; waiting for events (Ctrl-C to stop)\n`;
+
 const eventLine = (type: string, tool: string) => new RegExp(`^#\\d+ ${type} ${tool.replace(".", "\\.")} caller=anonymous`);
 
 describe("toolwire watch", () => {
@@ -58,7 +61,7 @@ describe("toolwire watch", () => {
       await sleep(50);
     }
     const { code, stdout, stderr } = await cli.exited;
-    expect(stderr).toBe("");
+    expect(stderr).toBe(waitingLine(server.url));
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split("\n");
     expect(lines).toHaveLength(2);
@@ -103,8 +106,17 @@ describe("toolwire watch", () => {
     cli.child.kill(signal);
     const { code, stdout, stderr } = await cli.exited;
     expect(code).toBe(0);
-    expect(stderr).toBe("");
+    expect(stderr).toBe(waitingLine(server.url));
     expect(stdout.split("\n")[0]).toMatch(eventLine("tool_called", "echo@1.0.0"));
+  });
+
+  it("says on stderr that it is waiting once connected, before any event arrives", async () => {
+    const cli = spawnCli(["watch", "--tools", "no_such_tool"], { env: { TOOLWIRE_URL: `${server.url}/` } });
+    await expect.poll(() => cli.output().stderr, { timeout: 15_000 }).toBe(waitingLine(server.url));
+    cli.child.kill("SIGINT");
+    const { code, stdout } = await cli.exited;
+    expect(code).toBe(0);
+    expect(stdout).toBe("");
   });
 
   it("reconnects when the server goes away and comes back, saying so on stderr", async () => {

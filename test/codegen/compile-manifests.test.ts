@@ -161,7 +161,7 @@ describe("compileManifests", () => {
     const err = await compileError();
     expect(err).toBeInstanceOf(ManifestError);
     expect(err.message).toContain("schemas/tools/broken.json");
-    expect(err.message).toMatch(/\/version: must match pattern/);
+    expect(err.message).toMatch(/\/version: must be a semantic version like 1\.0\.0$/m);
     expect(err.message).toMatch(/\/securityLevel: must be one of/);
   });
 

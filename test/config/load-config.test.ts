@@ -111,6 +111,29 @@ describe("loadConfigFile", () => {
     expect(error.message).toContain("(root): is not JSON");
   });
 
+  it("says at which line and column a file stops being JSON", async () => {
+    const trailingComma = await refused('{\n  "server": {\n    "port": 8081,\n  }\n}');
+    expect(trailingComma.error.message).toContain("(root): is not JSON: line 4, column 3: Expected double-quoted property name");
+    const badValue = await refused('{\r\n  "logging": { "pretty": ture }\r\n}');
+    expect(badValue.error.message).toContain("(root): is not JSON: line 2, column 27: Unexpected token 'u'");
+    const truncated = await refused('{\n  "server": {');
+    expect((await refused("")).error.message).toContain("(root): is not JSON: line 1, column 1: Unexpected end of JSON input");
+    expect(truncated.error.message).toContain("(root): is not JSON: line 2, column 14: Expected property name or '}'");
+  });
+
+  it("reads a file saved with a byte order mark", async () => {
+    expect(await loadConfigFile(await configFile('\uFEFF{ "server": { "port": 8081 } }'))).toEqual({ server: { port: 8081 } });
+  });
+
+  it("suggests the known key closest to an unknown one", async () => {
+    const { error } = await refused({ sever: {}, server: { hots: "0.0.0.0" }, redis: { url: { evn: "REDIS_URL" } } });
+    expect(error.message).toContain('/sever: is not allowed (unknown property); did you mean "server"?');
+    expect(error.message).toContain('/server/hots: is not allowed (unknown property); did you mean "host"?');
+    expect(error.message).toContain('/redis/url/evn: is not allowed (unknown property); did you mean "env"?');
+    const far = await refused({ weather: {} });
+    expect(far.error.message).toMatch(/\/weather: is not allowed \(unknown property\)$/m);
+  });
+
   it("refuses a JSON value that is not an object", async () => {
     const { error } = await refused("[]");
     expect(error.message).toContain("(root): must be object");

@@ -63,7 +63,7 @@ describe("resolveServerSettings", () => {
       host: "127.0.0.1",
       port: 8081,
       tls: undefined,
-      logging: { level: "info", pretty: false },
+      logging: { level: "info", pretty: "auto" },
       monitoring: { level: "public", includeArguments: false },
       pluginDirs: [],
       executeCommand: {},

@@ -14,7 +14,7 @@ const readme = await readFile(join(root, "README.md"), "utf8");
 /** The README's MCP Inspector commands, each with the text its `<!-- expect: -->` comment promises. */
 const inspectorExamples = [...readme.matchAll(/```sh\n([\s\S]*?)```\n(?:<!-- expect: (.*) -->)?/g)]
   .map((m) => ({ command: (m[1] ?? "").trim(), expect: m[2] }))
-  .filter((e) => e.command.includes("mcp-inspector-cli"));
+  .filter((e) => e.command.includes("mcp-inspector"));
 
 // The server `toolwire serve` runs, on a random port.
 let server: ToolwireServer;
@@ -28,12 +28,16 @@ describe("the MCP Inspector, as the README shows it", () => {
   it("shows Inspector commands that list and call a tool", () => {
     expect(inspectorExamples.some((e) => e.command.includes("--method tools/list"))).toBe(true);
     expect(inspectorExamples.some((e) => e.command.includes("--method tools/call"))).toBe(true);
+    expect(inspectorExamples.some((e) => e.command.includes("src/cli/bin.mjs"))).toBe(true);
   });
 
-  it.each(inspectorExamples.map((e) => [/--method ([^\s)]+)/.exec(e.command)?.[1] ?? e.command, e] as const))(
-    "runs the Inspector's %s against /mcp",
+  const label = (command: string) => `${/--method ([^\s)]+)/.exec(command)?.[1] ?? command} over ${command.includes("/mcp") ? "HTTP" : "stdio"}`;
+  it.each(inspectorExamples.map((e) => [label(e.command), e] as const))(
+    // Exactly as written, from the repository root, as a reader would paste it.
+    "runs the Inspector's %s",
     async (_method, example) => {
       expect(example.expect, "every example says what it prints in an <!-- expect: --> comment").toBeDefined();
+      expect(example.command, "a reader runs it from the repository root, without changing folder").not.toMatch(/\bcd\b/);
       const command = example.command.replaceAll("http://localhost:8081", server.url);
       const { stdout } = await run("bash", ["-c", command], { cwd: root, timeout: 60_000 });
       expect(stdout).toContain(example.expect);

@@ -81,7 +81,9 @@ describe("validateManifest", () => {
 
   it("refuses a version that is not semver", () => {
     for (const version of ["1.0", "v1.0.0", "01.0.0", "1.0.0-"]) {
-      expectProblem(manifestError(manifest({ version })), "/version", /must match pattern/);
+      const err = manifestError(manifest({ version }));
+      expectProblem(err, "/version", /must be a semantic version like 1\.0\.0$/);
+      expect(err.message).not.toContain("pattern");
     }
   });
 
@@ -91,6 +93,11 @@ describe("validateManifest", () => {
 
   it("refuses an unknown top-level field", () => {
     expectProblem(manifestError({ ...manifest(), inputSchema: { type: "object" } }), "/inputSchema", /not allowed/);
+  });
+
+  it("suggests the known field closest to a misspelt one", () => {
+    expectProblem(manifestError({ ...manifest(), descripton: "x" }), "/descripton", /not allowed \(unknown property\); did you mean "description"\?$/);
+    expectProblem(manifestError(manifest({ annotations: { readOnlyHnt: true } as never })), "/annotations/readOnlyHnt", /did you mean "readOnlyHint"\?$/);
   });
 
   it("refuses a securityLevel outside the enum and lists the allowed levels", () => {

@@ -598,6 +598,22 @@ describe("call pipeline: tools hidden from the caller", () => {
     ]);
   });
 
+  it("suggests a close tool name the caller may list, and never a hidden one", async () => {
+    const echos = tool({ name: "echos", securityLevel: "admin" }, () => "hidden");
+    const { pipeline } = pipelineWith([...tools, tool({ name: "echo" }, () => "echo"), echos]);
+    expect(await answer(pipeline, "echoo")).toEqual([Code.NotFound, 'tool "echoo" not found; did you mean "echo"?']);
+    // "wipe", "private" and "echos" are hidden from an anonymous caller: never guessed, even when closest.
+    expect(await answer(pipeline, "wipes")).toEqual([Code.NotFound, 'tool "wipes" not found']);
+    expect(await answer(pipeline, "privte")).toEqual([Code.NotFound, 'tool "privte" not found']);
+    expect(await answer(pipeline, "echoss")).toEqual([Code.NotFound, 'tool "echoss" not found; did you mean "echo"?']);
+    // A hidden tool's own name is answered as a missing name would be, guess included.
+    expect(await answer(pipeline, "echos")).toEqual([Code.NotFound, 'tool "echos" not found; did you mean "echo"?']);
+    const admin = pipelineWith(tools, { authenticate: as("root", "admin") }).pipeline;
+    expect(await answer(admin, "wipes")).toEqual([Code.NotFound, 'tool "wipes" not found; did you mean "wipe"?']);
+    const revealing = pipelineWith(tools, { revealHiddenTools: true }).pipeline;
+    expect(await answer(revealing, "wipes")).toEqual([Code.NotFound, 'tool "wipes" not found']);
+  });
+
   it("still answers bad credentials with unauthenticated", async () => {
     const { pipeline } = pipelineWith(tools, {
       authenticate: () => {
