@@ -62,8 +62,10 @@ export function createRequestGate(services: readonly DescService[]): RequestGate
 
 function checkContentType(contentType: string, streaming: boolean): Refusal | undefined {
   const [type = "", ...params] = contentType.split(";").map((p) => p.trim());
-  const charset = params.find((p) => /^charset=/i.test(p))?.slice("charset=".length).replace(/"/g, "");
-  if (supportedContentType.test(type) && (charset === undefined || /^utf-?8$/i.test(charset))) {
+  // connect-node accepts one parameter, a UTF-8 charset on a JSON type, and answers anything else
+  // with a bare 415.
+  const charsetOnly = params.length === 0 || (params.length === 1 && /json$/i.test(type) && /^charset=utf-?8$/i.test(params[0] ?? ""));
+  if (supportedContentType.test(type) && charsetOnly) {
     // Connect unary and Connect streaming have content types of their own; connect-node answers
     // one on the other's methods with a bare 415.
     const connectStreaming = /^application\/connect\+/i.test(type);

@@ -75,11 +75,13 @@ describe.each(clientProtocolCases)("event listener over $name", ({ options }) =>
   it("delivers each call's events to the typed callbacks", async () => {
     const server = await serve();
     const rec = recorder();
-    const c = client(server.url, options);
-    c.addEventListener(rec.listener);
-    await c.connect();
+    // An authenticated reader: events of "members" (authenticated) reach only readers who may list it.
+    const watcher = client(server.url, { ...options, apiKey: "reader|authenticated" });
+    watcher.addEventListener(rec.listener);
+    await watcher.connect();
     await expect.poll(() => rec.statuses).toEqual(["connecting", "connected"]);
 
+    const c = client(server.url, options);
     const ok = await c.callTool("whoami");
     await c.callTool("whoami", { unexpected: true }).catch(() => undefined);
     await c.callTool("members").catch(() => undefined);

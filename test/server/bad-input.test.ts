@@ -43,6 +43,15 @@ describe("bad input", () => {
     expect(res.json().message).toContain("application/json");
   });
 
+  it("answers a content type with a parameter connect-node does not take with a 415 that says what is accepted", async () => {
+    const json = await post("{}", "application/json; profile=x");
+    expect(json.status).toBe(415);
+    expect(json.json()).toMatchObject({ code: "invalid_argument", message: expect.stringContaining('unsupported content-type "application/json; profile=x"') });
+    const res = await fetch(`${server.url}/toolwire.v1.ToolService/CallTool`, { method: "POST", headers: { "content-type": "application/grpc-web; x" }, body: new Uint8Array(5) });
+    expect(res.headers.get("grpc-status")).toBe("3");
+    expect(decodeURIComponent(res.headers.get("grpc-message") ?? "")).toContain("unsupported content-type");
+  });
+
   it("answers a Connect streaming content type on a unary method with a JSON 415", async () => {
     // connect-node answers this mismatch with a bare 415 and no body.
     const res = await post(new Uint8Array([0, 0, 0, 0, 2, 0x7b, 0x7d]), "application/connect+json");
