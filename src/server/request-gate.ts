@@ -93,13 +93,17 @@ function wrongConnectKind(contentType: string, rule: string): Refusal {
   };
 }
 
-/** A Connect GET names its encoding in the query; a gRPC content type means a POST was meant. */
+/**
+ * A Connect GET names its encoding in the query and needs no content type; any but a Connect
+ * unary one (a gRPC or Connect streaming type) means a POST was meant, and connect-node would
+ * answer it with a bare 415.
+ */
 function checkGetContentType(contentType: string | undefined): Refusal | undefined {
-  if (contentType === undefined || !/^\s*application\/grpc/i.test(contentType)) return undefined;
+  if (contentType === undefined || /^application\/(json|proto)$/i.test(contentType.split(";", 1)[0]?.trim() ?? "")) return undefined;
   return {
     status: 415,
     code: "invalid_argument",
-    message: `a GET is a Connect GET and carries no gRPC content type ("${contentType.slice(0, 100)}"); gRPC and gRPC-Web calls are POSTs`,
+    message: `a GET is a Connect unary GET and carries no content type such as "${contentType.slice(0, 100)}"; gRPC, gRPC-Web and streaming calls are POSTs`,
     headers: {},
   };
 }

@@ -181,7 +181,15 @@ describe("Connect GET requests", () => {
       headers: { "content-type": "application/grpc-web+json" },
     });
     expect(res.headers.get("grpc-status")).toBe(String(Code.InvalidArgument));
-    expect(decodeURIComponent(res.headers.get("grpc-message") ?? "")).toContain("gRPC and gRPC-Web calls are POSTs");
+    expect(decodeURIComponent(res.headers.get("grpc-message") ?? "")).toContain("gRPC, gRPC-Web and streaming calls are POSTs");
+  });
+
+  it("refuses a GET carrying a Connect streaming content type with a JSON 415", async () => {
+    const res = await fetch(`${server.url}/toolwire.v1.ToolService/ListTools?encoding=json&message=%7B%7D`, {
+      headers: { "content-type": "application/connect+proto" },
+    });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toEqual({ code: "invalid_argument", message: expect.stringContaining("streaming calls are POSTs") });
   });
 });
 
