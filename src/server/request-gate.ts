@@ -61,11 +61,8 @@ export function createRequestGate(services: readonly DescService[]): RequestGate
 }
 
 function checkContentType(contentType: string, streaming: boolean): Refusal | undefined {
-  const [type = "", ...params] = contentType.split(";").map((p) => p.trim());
-  // connect-node accepts one parameter, a UTF-8 charset on a JSON type, and answers anything else
-  // with a bare 415.
-  const charsetOnly = params.length === 0 || (params.length === 1 && /json$/i.test(type) && /^charset=utf-?8$/i.test(params[0] ?? ""));
-  if (supportedContentType.test(type) && charsetOnly) {
+  const type = mediaType(contentType);
+  if (type !== undefined && supportedContentType.test(type)) {
     // Connect unary and Connect streaming have content types of their own; connect-node answers
     // one on the other's methods with a bare 415.
     const connectStreaming = /^application\/connect\+/i.test(type);
@@ -94,12 +91,22 @@ function wrongConnectKind(contentType: string, rule: string): Refusal {
 }
 
 /**
+ * The media type of a content type connect-node can take, or undefined: it accepts one
+ * parameter, a UTF-8 charset on a JSON type, and answers any other with a bare 415.
+ */
+function mediaType(contentType: string): string | undefined {
+  const [type = "", ...params] = contentType.split(";").map((p) => p.trim());
+  const accepted = params.length === 0 || (params.length === 1 && /json$/i.test(type) && /^charset=utf-?8$/i.test(params[0] ?? ""));
+  return accepted ? type : undefined;
+}
+
+/**
  * A Connect GET names its encoding in the query and needs no content type; any but a Connect
  * unary one (a gRPC or Connect streaming type) means a POST was meant, and connect-node would
  * answer it with a bare 415.
  */
 function checkGetContentType(contentType: string | undefined): Refusal | undefined {
-  if (contentType === undefined || /^application\/(json|proto)$/i.test(contentType.split(";", 1)[0]?.trim() ?? "")) return undefined;
+  if (contentType === undefined || /^application\/(json|proto)$/i.test(mediaType(contentType) ?? "")) return undefined;
   return {
     status: 415,
     code: "invalid_argument",
