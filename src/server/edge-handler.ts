@@ -35,6 +35,11 @@ const failed: Refusal = { status: 500, code: "internal", message: "the server fa
 export function createEdgeHandler(options: EdgeHandlerOptions): (req: EdgeRequest, res: EdgeResponse) => void {
   const { guards, decorators, inFlight, logger } = options;
   const fail = (req: EdgeRequest, res: EdgeResponse, err: unknown) => {
+    if (clientWentAway(req, res)) {
+      // Reading a body the client stopped sending fails; nobody is left to answer, nothing broke.
+      logger.debug({ err, method: req.method, path: pathOf(req.url) }, "client went away");
+      return;
+    }
     logger.error({ err, method: req.method, path: pathOf(req.url) }, "request failed");
     try {
       if (res.headersSent || res.writableEnded) resetRequest(req);
@@ -65,6 +70,11 @@ export function createEdgeHandler(options: EdgeHandlerOptions): (req: EdgeReques
       fail(req, res, err);
     }
   };
+}
+
+/** Whether the client closed the request (or its connection) before the answer was written. */
+function clientWentAway(req: EdgeRequest, res: EdgeResponse): boolean {
+  return !res.writableEnded && (res.destroyed || req.socket?.destroyed === true || ("stream" in req && req.stream.destroyed));
 }
 
 /** Sets response headers, adding to a Vary header another decorator set rather than replacing it. */

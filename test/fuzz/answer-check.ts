@@ -57,9 +57,13 @@ export function checkAnswer(c: FuzzCase, answer: Answer, requestText: string): s
   }
   if (answer.frames !== undefined) return checkFrames(c, answer);
   const body = answer.body.toString("latin1");
-  for (const pattern of leakPatterns) {
-    const match = pattern.exec(body)?.[0];
-    if (match !== undefined && !requestText.includes(match.trim())) return `the answer shows a stack trace or source path (${JSON.stringify(match)}): ${clip(body)}`;
+  // A tool answers what it is asked (list_processes shows command lines, paths included); what
+  // must never show is the server's own failure, so error answers are the ones read for it.
+  if (isErrorAnswer(answer, body)) {
+    for (const pattern of leakPatterns) {
+      const match = pattern.exec(body)?.[0];
+      if (match !== undefined && !requestText.includes(match.trim())) return `the answer shows a stack trace or source path (${JSON.stringify(match)}): ${clip(body)}`;
+    }
   }
   const status = answer.status ?? 0;
   if (status === 500 || status === 502 || status === 503) return `HTTP ${status} to a client's request: ${clip(body)}`;
@@ -72,6 +76,12 @@ export function checkAnswer(c: FuzzCase, answer: Answer, requestText: string): s
   if (/^application\/connect\+/i.test(type)) return checkConnectStream(answer);
   if (path === "/mcp" && status === 200) return checkJsonRpc(type, body, answer.streaming);
   return undefined;
+}
+
+/** Whether an answer reports an error: by status, grpc-status, a JSON-RPC error or an isError result. */
+function isErrorAnswer(answer: Answer, body: string): boolean {
+  const grpcStatus = answer.trailers["grpc-status"]?.[0] ?? answer.headers["grpc-status"]?.[0] ?? "0";
+  return (answer.status ?? 0) >= 400 || grpcStatus !== "0" || /"error"\s*:/.test(body) || /"isError"\s*:\s*true/.test(body) || body.includes("grpc-status:");
 }
 
 function checkFrames(c: FuzzCase, answer: Answer): string | undefined {

@@ -18,6 +18,12 @@ const failingRoutes: ServerExtensionFactory = () => ({
       await Promise.resolve();
       throw new Error("async route bug");
     },
+    "/reads-body": async (req, res) => {
+      for await (const _chunk of req) {
+        // Reads until the client stops sending.
+      }
+      res.end("read");
+    },
   },
 });
 
@@ -89,6 +95,19 @@ describe("failures on a request path", () => {
     }
     await expect.poll(() => logLines.filter((line) => line.msg === "request failed").map((line) => line.path)).toEqual(["/throws", "/rejects"]);
     await healthy();
+  });
+});
+
+describe("clients that go away", () => {
+  it("logs no error when a client cuts a request whose body a route is reading", async () => {
+    const socket = await openSocket(server.port);
+    socket.write("POST /reads-body HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 100\r\n\r\npartial");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    await healthy();
+    // The failed read has settled by the time a later request on another connection is answered.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(logLines.filter((line) => line.path === "/reads-body")).toEqual([]);
   });
 });
 
