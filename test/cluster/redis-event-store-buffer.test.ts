@@ -1,22 +1,8 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { createRedisEventStore, type EventDraft, type RedisEventStore } from "../../src/events/index.js";
+import { createRedisEventStore, type RedisEventStore } from "../../src/events/index.js";
+import { echoCalledDraft } from "../helpers/event-drafts.js";
 import { closedPort } from "../helpers/ports.js";
-
-function called(requestId: string, message: string): EventDraft {
-  return {
-    type: "tool_called",
-    toolName: "echo",
-    toolVersion: "1.0.0",
-    callerId: "anonymous",
-    requestId,
-    code: "",
-    message: "",
-    durationMs: undefined,
-    status: undefined,
-    arguments: { message },
-  };
-}
 
 describe("Redis event store buffer while Redis is away", () => {
   const opened: { store: RedisEventStore; redis: Redis }[] = [];
@@ -37,7 +23,7 @@ describe("Redis event store buffer while Redis is away", () => {
 
   it("drops the oldest buffered events once their JSON passes bufferBytes, counting them lost", async () => {
     const store = await awayStore({ bufferSize: 10_000, bufferBytes: 100 * 1024 });
-    for (let i = 0; i < 10; i++) store.append(called(`r${i}`, "x".repeat(30 * 1024)));
+    for (let i = 0; i < 10; i++) store.append(echoCalledDraft(`r${i}`, { message: "x".repeat(30 * 1024) }));
     // Three events of about 30 KiB fit in 100 KiB.
     expect(store.buffered).toBe(3);
     expect(store.lost).toBe(7);
@@ -45,9 +31,9 @@ describe("Redis event store buffer while Redis is away", () => {
 
   it("keeps the newest event even when it alone is over bufferBytes, and still bounds by count", async () => {
     const store = await awayStore({ bufferSize: 4, bufferBytes: 1024 });
-    store.append(called("huge", "y".repeat(4096)));
+    store.append(echoCalledDraft("huge", { message: "y".repeat(4096) }));
     expect(store.buffered).toBe(1);
-    for (let i = 0; i < 6; i++) store.append(called(`small${i}`, "z"));
+    for (let i = 0; i < 6; i++) store.append(echoCalledDraft(`small${i}`, { message: "z" }));
     expect(store.buffered).toBe(4);
     expect(store.lost).toBe(3);
   });

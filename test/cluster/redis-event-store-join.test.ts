@@ -1,26 +1,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createEventBus, createRedisEventStore, type EventBus, type EventDraft, type EventSubscription, type RedisEventStore } from "../../src/events/index.js";
+import { createEventBus, createRedisEventStore, type EventBus, type EventSubscription, type RedisEventStore } from "../../src/events/index.js";
+import { echoCalledDraft } from "../helpers/event-drafts.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const stream = "toolwire:events";
-
-function draft(requestId: string): EventDraft {
-  return {
-    type: "tool_called",
-    toolName: "echo",
-    toolVersion: "1.0.0",
-    callerId: "anonymous",
-    requestId,
-    code: "",
-    message: "",
-    durationMs: undefined,
-    status: undefined,
-    arguments: undefined,
-  };
-}
 
 /** The first event of a subscription (skipping heartbeats), or an error after `ms`. */
 async function firstEvent(subscription: EventSubscription, ms: number) {
@@ -64,7 +50,7 @@ describe("Redis event store: replay and live events meet without a gap", () => {
   it("delivers an event another instance appended while this one was still joining, to a watcher that had already replayed the history", async () => {
     const other = createRedisEventStore({ redis: redis.client, serverId: "other" });
     stores.push(other);
-    other.append(draft("history"));
+    other.append(echoCalledDraft("history"));
     await expect.poll(() => redis.client.xlen(stream)).toBe(1);
 
     // The shared client is connected; the tail connection the store opens next is slow to come up.
@@ -89,7 +75,7 @@ describe("Redis event store: replay and live events meet without a gap", () => {
     await expect.poll(() => seen).toEqual(["history"]);
     // Let the replay find nothing newer and turn to live events, then append before the tail is up.
     await new Promise((resolve) => setTimeout(resolve, 200));
-    other.append(draft("while joining"));
+    other.append(echoCalledDraft("while joining"));
     await expect.poll(() => redis.client.xlen(stream)).toBe(2);
 
     await expect.poll(() => seen, { timeout: 5_000 }).toEqual(["history", "while joining"]);
@@ -108,7 +94,7 @@ describe("Redis event store: replay and live events meet without a gap", () => {
 
     const other = createRedisEventStore({ redis: redis.client, serverId: "other" });
     stores.push(other);
-    other.append(draft("r1"));
+    other.append(echoCalledDraft("r1"));
     await expect.poll(() => redis.client.xlen(stream)).toBe(1);
 
     const event = await firstEvent(subscription, 3_000);

@@ -1,23 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { createEventBus, createMemoryEventStore, type EventDraft } from "../../src/events/index.js";
+import { createEventBus, createMemoryEventStore } from "../../src/events/index.js";
 import { capEventArguments, eventBytes } from "../../src/events/event-size.js";
-
-function called(args: JsonObject | undefined, requestId = "r"): EventDraft {
-  return {
-    type: "tool_called",
-    toolName: "echo",
-    toolVersion: "1.0.0",
-    callerId: "anonymous",
-    requestId,
-    code: "",
-    message: "",
-    durationMs: undefined,
-    status: undefined,
-    arguments: args,
-  };
-}
+import { echoCalledDraft } from "../helpers/event-drafts.js";
 
 /** Arguments whose JSON is about `kib` KiB long. */
 function bigArguments(kib: number): JsonObject {
@@ -27,7 +13,7 @@ function bigArguments(kib: number): JsonObject {
 describe("memory event store byte bound", () => {
   it("drops the oldest events once they hold more than maxBytes, however few they are", async () => {
     const store = createMemoryEventStore({ serverId: "s1", capacity: 10_000, maxBytes: 100 * 1024, startSequence: 0 });
-    for (let i = 1; i <= 10; i++) store.append(called(bigArguments(30), `r${i}`));
+    for (let i = 1; i <= 10; i++) store.append(echoCalledDraft(`r${i}`, bigArguments(30)));
     const page = await store.read(0, 100);
     // Three events of 30 KiB fit in 100 KiB; a fourth does not.
     expect(page.events.map((e) => e.requestId)).toEqual(["r8", "r9", "r10"]);
@@ -43,7 +29,7 @@ describe("memory event store byte bound", () => {
       heartbeatIntervalMs: 0,
     });
     try {
-      for (let i = 1; i <= 10; i++) bus.publish(called(bigArguments(30), `r${i}`));
+      for (let i = 1; i <= 10; i++) bus.publish(echoCalledDraft(`r${i}`, bigArguments(30)));
       const error = await bus.subscribe({ afterSequence: 3 }).then(
         () => undefined,
         (err: unknown) => ConnectError.from(err),
@@ -60,17 +46,17 @@ describe("memory event store byte bound", () => {
 
   it("keeps the newest event even when it alone is larger than maxBytes", async () => {
     const store = createMemoryEventStore({ serverId: "s1", capacity: 10, maxBytes: 4 * 1024, startSequence: 0 });
-    store.append(called(undefined, "small"));
-    store.append(called(bigArguments(8), "huge"));
+    store.append(echoCalledDraft("small"));
+    store.append(echoCalledDraft("huge", bigArguments(8)));
     const page = await store.read(0, 10);
     expect(page.events.map((e) => e.requestId)).toEqual(["huge"]);
-    store.append(called(undefined, "after"));
+    store.append(echoCalledDraft("after"));
     expect((await store.read(0, 10)).events.map((e) => e.requestId)).toEqual(["after"]);
   });
 
   it("still bounds by count, the bytes freed by the overwritten event included", async () => {
     const store = createMemoryEventStore({ serverId: "s1", capacity: 3, maxBytes: 70 * 1024, startSequence: 0 });
-    for (let i = 1; i <= 6; i++) store.append(called(i % 2 === 0 ? bigArguments(30) : undefined, `r${i}`));
+    for (let i = 1; i <= 6; i++) store.append(echoCalledDraft(`r${i}`, i % 2 === 0 ? bigArguments(30) : undefined));
     // r4 and r6 hold 60 KiB; r5 is small: all three fit by bytes, and the count keeps three.
     expect((await store.read(0, 10)).events.map((e) => e.requestId)).toEqual(["r4", "r5", "r6"]);
   });
