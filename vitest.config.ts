@@ -6,7 +6,7 @@ import { configDefaults, defineConfig } from "vitest/config";
  * - `unit` is everything that runs inside the test process: handlers, the pipeline, in-process
  *   servers on 127.0.0.1 with real clients. It starts no other program and runs in under a minute.
  * - `e2e` is every file that starts another program (the `toolwire` CLI, node or tsx children,
- *   redis-server, nginx, curl, openssl, tsc, buf, sha256sum) or, like the client failover tests,
+ *   redis-server, nginx, curl, openssl, tsc, buf, python3, sha256sum) or, like the client failover tests,
  *   waits out real retries and back-offs across several servers.
  *
  * A new test file is `unit` unless it matches a glob below: when a file starts a program, add it
@@ -19,6 +19,8 @@ const e2e = [
   "test/fuzz/**/*.test.ts",
   "test/cluster/**/*.test.ts",
   "test/deploy/**/*.test.ts",
+  // Examples in other languages: buf generate with local protoc plugins, then python3.
+  "test/examples/**/*.test.ts",
   // README examples, run as written with bash, curl, tsx and the CLI.
   "test/**/readme*.test.ts",
   // Files that start a program of their own.
