@@ -14,6 +14,9 @@ export interface SchemaCompilerOptions {
 /**
  * Creates the ajv instance used for manifests and tool schemas: draft 2020-12, every violation
  * reported, defaults applied, formats checked, strict so that schema typos fail at load time.
+ * It does not check schemas against the draft's meta-schema (each instance would compile that
+ * meta-schema anew, the bulk of a tool's registration): check untrusted schemas with
+ * {@link assertValidSchema} before compiling them.
  */
 export function createSchemaCompiler(options: SchemaCompilerOptions = {}): Ajv2020 {
   const ajv = new Ajv2020({
@@ -22,11 +25,23 @@ export function createSchemaCompiler(options: SchemaCompilerOptions = {}): Ajv20
     strict: true,
     strictRequired: false,
     allowUnionTypes: true,
+    validateSchema: false,
     // Keywords json-schema-to-typescript understands; allowed so manifests may use them.
     keywords: ["tsType", "tsEnumNames"],
   });
   addFormats(ajv);
   return ajv;
+}
+
+// One instance checks every schema against the draft 2020-12 meta-schema, compiled once.
+let draftChecker: Ajv2020 | undefined;
+
+/** Throws, as ajv's own compile would, when `schema` breaks the JSON Schema 2020-12 meta-schema. */
+export function assertValidSchema(schema: unknown): void {
+  draftChecker ??= new Ajv2020({ allErrors: true, strict: false });
+  if (draftChecker.validateSchema(schema as object) !== true) {
+    throw new Error(`schema is invalid: ${draftChecker.errorsText(draftChecker.errors)}`);
+  }
 }
 
 /** One schema violation: where, which keyword, and what is wrong. */

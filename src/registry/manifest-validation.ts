@@ -1,6 +1,6 @@
 import manifestMetaSchema from "../../schemas/tool-manifest.schema.json" with { type: "json" };
 import type { ToolManifest } from "./tool-descriptor.js";
-import { createSchemaCompiler, toViolations, type SchemaViolation } from "./json-schema.js";
+import { assertValidSchema, createSchemaCompiler, toViolations, type SchemaViolation } from "./json-schema.js";
 
 /**
  * A manifest that breaks the meta-schema or carries an unusable input/output schema. The
@@ -35,7 +35,10 @@ export function validateManifest(value: unknown, source = "(inline manifest)"): 
   // A throwaway ajv: ajv keeps what it compiled even after removeSchema, so checking with the
   // shared one would grow it with every manifest ever checked.
   const check = createSchemaCompiler({ useDefaults: false });
-  compileManifestSchemas(manifest, source, (schema) => check.compile(schema));
+  compileManifestSchemas(manifest, source, (schema) => {
+    assertValidSchema(schema);
+    return check.compile(schema);
+  });
   return manifest;
 }
 

@@ -3,7 +3,7 @@ import semver from "semver";
 import { badRequest, toolNotFound } from "../runtime/errors.js";
 import { isSecurityLevelName, type SecurityLevelName } from "../security/security-level.js";
 import type { AnyToolDefinition, ToolHandler } from "./define-tool.js";
-import { createSchemaCompiler } from "./json-schema.js";
+import { assertValidSchema, createSchemaCompiler } from "./json-schema.js";
 import { checkManifestShape, compileManifestSchemas } from "./manifest-validation.js";
 import type { ToolManifest } from "./tool-descriptor.js";
 
@@ -86,7 +86,10 @@ export function createToolRegistry(): ToolRegistry {
   function compiler(): (schema: Record<string, unknown>) => ValidateFunction {
     const ajv = createSchemaCompiler();
     // $id carries no meaning here, and would clash between versions of one tool.
-    return ({ $id: _ignored, ...rest }) => ajv.compile(rest);
+    return ({ $id: _ignored, ...rest }) => {
+      assertValidSchema(rest);
+      return ajv.compile(rest);
+    };
   }
 
   function refreshDefault(name: string): void {
