@@ -1,12 +1,12 @@
 import type { JSONWebKeySet } from "jose";
 import { resolve } from "node:path";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { ToolwireConfig } from "../../gen/schema/config.js";
 import type { Authenticator } from "../runtime/caller.js";
 import type { RequestLimits } from "../runtime/call-pipeline.js";
 import { createAuthenticator } from "../security/authenticator.js";
-import { createJwtVerifier, type JwtVerifier } from "../security/jwt.js";
+import type { JwtVerifier } from "../security/jwt.js";
 import { createToolRateLimiter, type RateLimitFallback, type ToolRateLimiter } from "../security/rate-limit.js";
 import type { SecurityLevelName } from "../security/security-level.js";
 import { ConfigError } from "./config-error.js";
@@ -70,6 +70,8 @@ export interface ServerSettings {
   readonly pluginDirs: readonly string[];
   /** Settings of the execute_command tool: its allow-list and response limit, when configured. */
   readonly executeCommand: { readonly allowCommands?: readonly string[]; readonly maxResponseBytes?: number };
+  /** Which built-in tools are served: all (true), none (false) or those named. */
+  readonly builtins: boolean | readonly string[];
   /** The Redis client, when configured (shared by every feature that uses Redis). */
   readonly redis: Redis | undefined;
   /** How the instances of a cluster share Redis (key prefix, heartbeat, event retention), when configured. */
@@ -112,6 +114,8 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
         throw new ConfigError(jwt.jwksFile, [{ pointer: "/auth/jwt/jwksFile", keyword: "json", message: `is not JSON: ${(err as Error).message}` }]);
       }
     }
+    // jose loads only when JWTs are configured, keeping it out of every other server's start.
+    const { createJwtVerifier } = await import("../security/jwt.js");
     try {
       verifyJwt = createJwtVerifier({
         secret: jwt.secret === undefined ? undefined : await readSecret(jwt.secret, "/auth/jwt/secret", context),
@@ -182,6 +186,7 @@ export async function resolveServerSettings(config: ToolwireConfig, context: Res
     mcpSessions: config.mcp?.sessions ?? false,
     pluginDirs: (config.pluginDirs ?? []).map((dir) => resolve(context.baseDir, dir)),
     executeCommand: { ...config.tools?.executeCommand },
+    builtins: config.tools?.builtins ?? true,
     redis,
     cluster:
       redisConfig === undefined
@@ -218,6 +223,8 @@ function secretSource(ref: SecretRef, context: ResolveContext): string {
 
 async function connectRedis(url: string, endpoint: RedisEndpoint, options: ConnectRedisOptions): Promise<Redis> {
   const { logger } = options;
+  // ioredis loads only when Redis is configured, keeping it out of every other server's start.
+  const { Redis } = await import("ioredis");
   // The parsed endpoint, never the string: ioredis would read it with the legacy url.parse.
   const redis = new Redis({
     host: endpoint.host,

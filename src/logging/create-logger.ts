@@ -1,6 +1,7 @@
 import { isatty } from "node:tty";
 import { pino, type Logger } from "pino";
-import pinoPretty from "pino-pretty";
+import { createRequire } from "node:module";
+import type PinoPretty from "pino-pretty";
 
 import { isLogLevelName, logLevels } from "./log-levels.js";
 
@@ -49,6 +50,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const settings = { level, redact: { paths: credentialPaths, censor: "[redacted]" } };
   if (pretty) {
     // Synchronous, in this thread: no worker thread to outlive the server, lines never reordered.
+    // Required on demand: JSON logging (servers behind a collector) never loads it.
+    const pinoPretty = createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty;
     const stream = pinoPretty({
       destination: fd,
       sync: true,
