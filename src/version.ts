@@ -1,4 +1,5 @@
-import pkg from "../package.json" with { type: "json" };
+import { readFileSync } from "node:fs";
+import { packageFile } from "./package-root.js";
 
-/** Toolwire's version, from package.json. */
-export const version: string = pkg.version;
+/** Toolwire's version, from its package.json (read at run time: the build keeps one package.json). */
+export const version: string = (JSON.parse(readFileSync(packageFile("package.json"), "utf8")) as { version: string }).version;

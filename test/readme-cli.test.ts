@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashApiKey, createAuthenticator } from "../src/security/index.js";
+import { hashApiKey } from "../src/security/index.js";
 import { startCliServer, type CliTestServer } from "./cli/cli-process.js";
 import { copyProject, type ProjectCopy } from "./cli/project-copy.js";
 import { fencedBlocks, readmeSection } from "./helpers/readme.js";
@@ -33,7 +33,7 @@ let copy: ProjectCopy;
 beforeAll(async () => {
   [server, copy] = await Promise.all([
     startCliServer({
-      authenticate: createAuthenticator({ apiKeys: [{ id: "ci-bot", sha256: hashApiKey("tw_example_ci_bot"), level: "authenticated" }] }),
+      config: { auth: { apiKeys: [{ id: "ci-bot", sha256: hashApiKey("tw_example_ci_bot"), level: "authenticated" }] } },
     }),
     copyProject(),
   ]);

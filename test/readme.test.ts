@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { composeServer } from "../src/cli/compose-server.js";
+import { createToolwireApp } from "../src/app/index.js";
 import { validateConfig } from "../src/config/index.js";
 import type { ToolwireServer } from "../src/server/index.js";
 import { fencedBlocks, readReadme } from "./helpers/readme.js";
@@ -28,7 +28,7 @@ function shellExamples(markdown: string): Example[] {
 // The server `toolwire serve` runs, on a random port.
 let server: ToolwireServer;
 beforeAll(async () => {
-  server = composeServer({ host: "127.0.0.1", port: 0, logger: pino({ level: "silent" }) });
+  server = await createToolwireApp({ server: { port: 0 } }, { logger: pino({ level: "silent" }) });
   await server.listen();
 });
 afterAll(() => server.close(0));

@@ -326,9 +326,23 @@ export interface ToolwireConfig {
     pretty?: boolean;
   };
   /**
-   * Settings of built-in tools.
+   * Which built-in tools are served, and their settings.
    */
   tools?: {
+    /**
+     * Which built-in tools are served: true (default) for all of them, false for none (only plugins and the tools a library user passes), or a list of their names.
+     */
+    builtins?:
+      | boolean
+      | (
+          | "calculator"
+          | "check_service_health"
+          | "echo"
+          | "execute_command"
+          | "list_processes"
+          | "monitor_resources"
+          | "system_info"
+        )[];
     /**
      * The execute_command tool.
      */

@@ -2,6 +2,7 @@ import { dirname, resolve } from "node:path";
 import { Option, type Command } from "commander";
 import type { Logger } from "pino";
 import { logLevels } from "../logging/log-levels.js";
+import { configPathOf } from "./project-config.js";
 import type { McpToolSource } from "../mcp/index.js";
 
 /** Flags of `toolwire mcp`. */
@@ -73,7 +74,7 @@ export function registerMcpCommand(program: Command): void {
           if (flags.config !== undefined) fail("--config configures the local tools; with --remote the server's own config applies");
           backend = remoteBackend(mcp, remote, apiKey, token, logger);
         } else {
-          backend = await localBackend(mcp, flags.config ?? env.TOOLWIRE_CONFIG, flags.watch === true, logger);
+          backend = await localBackend(mcp, configPathOf(flags.config, env), flags.watch === true, logger);
         }
       } catch (err) {
         return fail(err instanceof Error ? err.message : String(err));
@@ -127,56 +128,32 @@ function remoteBackend(
   return { source: mcp.createRemoteToolSource({ baseUrl, apiKey, token, logger }), close: async () => {} };
 }
 
-/** The built-in tools behind the same pipeline `toolwire serve` builds from the config and environment. */
+/**
+ * The tools of the app `toolwire serve` builds from the config and environment (the same
+ * pipeline, logs, metrics and refusal log), served without listening on a port.
+ */
 async function localBackend(
   mcp: typeof import("../mcp/index.js"),
   configPath: string | undefined,
   watch: boolean,
   logger: Logger,
 ): Promise<StdioBackend> {
-  const [config, { createToolRegistry }, { createPluginManager }, { createCallPipeline }, { createBuiltinTools }] = await Promise.all([
-    import("../config/index.js"),
-    import("../registry/index.js"),
-    import("../registry/plugin-manager.js"),
-    import("../runtime/index.js"),
-    import("../tools/index.js"),
-  ]);
+  const [config, { createToolwireApp }] = await Promise.all([import("../config/index.js"), import("../app/index.js")]);
   const fromFile = configPath === undefined ? {} : await config.loadConfigFile(resolve(configPath));
-  const merged = config.mergeConfigs(fromFile, config.configFromEnv(process.env));
-  config.validateConfig(merged, configPath ?? "(environment)");
-  const settings = await config.resolveServerSettings(merged, {
-    baseDir: configPath === undefined ? process.cwd() : dirname(resolve(configPath)),
-    env: process.env,
+  const app = await createToolwireApp(config.mergeConfigs(fromFile, config.configFromEnv(process.env)), {
     logger,
+    configSource: configPath ?? "(environment)",
+    baseDir: configPath === undefined ? process.cwd() : dirname(resolve(configPath)),
   });
-  const registry = createToolRegistry();
-  for (const tool of createBuiltinTools({ executeCommand: settings.executeCommand })) registry.register(tool);
-  const plugins = createPluginManager({ registry, dirs: settings.pluginDirs, logger });
-  // A broken plugin is reported and skipped; everything else is served.
-  const report = await plugins.reload();
-  for (const failure of report.failures) logger.error({ file: failure.file }, `plugin not loaded: ${failure.reason}`);
   if (watch) {
-    if (settings.pluginDirs.length === 0) throw new Error("--watch needs plugin directories (pluginDirs in the config, or TOOLWIRE_PLUGIN_DIRS)");
-    plugins.watch();
+    if ((app.config.pluginDirs ?? []).length === 0) {
+      await app.close(0);
+      throw new Error("--watch needs plugin directories (pluginDirs in the config, or TOOLWIRE_PLUGIN_DIRS)");
+    }
+    app.plugins.watch();
   }
-  const pipeline = createCallPipeline({
-    registry,
-    authenticate: settings.authenticate,
-    revealHiddenTools: settings.revealHiddenTools,
-    defaultTimeoutMs: settings.defaultTimeoutMs,
-    rateLimiter: settings.rateLimiter,
-    requestLimits: settings.requestLimits,
-    maxArgumentDepth: settings.limits.maxArgumentDepth,
-    defaultMaxConcurrency: settings.limits.defaultMaxConcurrency,
-    maxStreamDurationMs: settings.limits.maxStreamDurationMs,
-    onHandlerError: (tool, requestId, err) => logger.error({ err, tool: tool.name, version: tool.version, requestId }, "tool handler threw"),
-  });
   return {
-    source: mcp.createPipelineToolSource(registry, pipeline),
-    async close() {
-      plugins.close();
-      await pipeline.drain(0);
-      await settings.close();
-    },
+    source: mcp.createPipelineToolSource(app.registry, app.pipeline),
+    close: () => app.close(0),
   };
 }

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
 import { logLevels } from "../logging/log-levels.js";
 import type { ToolwireConfig } from "../config/index.js";
+import { configPathOf } from "./project-config.js";
 
 /** Flags of `toolwire serve`; each overrides the config file and the environment. */
 interface ServeFlags {
@@ -93,110 +94,60 @@ export function registerServeCommand(program: Command): void {
       if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
         program.error("toolwire serve: --tls-cert and --tls-key go together");
       }
-      const [{ composeServer }, config, { createLogger }, { createRedisCluster }] = await Promise.all([
-        import("./compose-server.js"),
+      const [{ createToolwireApp }, config, { createLogger }] = await Promise.all([
+        import("../app/index.js"),
         import("../config/index.js"),
         import("../logging/index.js"),
-        import("../cluster/index.js"),
       ]);
-      const configPath = flags.config ?? process.env.TOOLWIRE_CONFIG;
-      let settings: Awaited<ReturnType<typeof config.resolveServerSettings>>;
-      let logger: import("pino").Logger;
+      const configPath = configPathOf(flags.config, process.env);
+      let app: import("../app/index.js").ToolwireApp;
       try {
         const fromFile = configPath === undefined ? {} : await config.loadConfigFile(resolve(configPath));
         const merged = config.mergeConfigs(fromFile, config.configFromEnv(process.env), configFromFlags(flags));
-        config.validateConfig(merged, configPath === undefined ? "(environment and flags)" : `${configPath} with environment and flags`);
+        const configSource = configPath === undefined ? "(environment and flags)" : `${configPath} with environment and flags`;
+        config.validateConfig(merged, configSource);
         // Unset, a person at a terminal reads pretty lines and a pipe (a log collector) gets JSON.
-        logger = createLogger({ level: merged.logging?.level ?? "info", pretty: merged.logging?.pretty ?? "auto" });
-        settings = await config.resolveServerSettings(merged, {
-          baseDir: configPath === undefined ? process.cwd() : dirname(resolve(configPath)),
-          env: process.env,
+        const logger = createLogger({ level: merged.logging?.level ?? "info", pretty: merged.logging?.pretty ?? "auto" });
+        app = await createToolwireApp(merged, {
           logger,
+          configSource,
+          baseDir: configPath === undefined ? process.cwd() : dirname(resolve(configPath)),
         });
       } catch (err) {
         process.stderr.write(`toolwire serve: ${err instanceof Error ? err.message : String(err)}\n`);
         process.exit(2);
       }
-      const server = composeServer({
-        host: settings.host,
-        port: settings.port,
-        ...(settings.tls ? { tls: settings.tls } : {}),
-        ...definedOnly({
-          shutdownGraceMs: settings.shutdownGraceMs,
-          defaultTimeoutMs: settings.defaultTimeoutMs,
-          allowedHosts: settings.allowedHosts,
-          corsOrigins: settings.corsOrigins,
-          trustedProxies: settings.trustedProxies,
-          ...settings.limits,
-        }),
-        authenticate: settings.authenticate,
-        revealHiddenTools: settings.revealHiddenTools,
-        rateLimiter: settings.rateLimiter,
-        requestLimits: settings.requestLimits,
-        monitoringLevel: settings.monitoring.level,
-        eventArguments: settings.monitoring.includeArguments,
-        eventBufferBytes: settings.monitoring.eventBufferBytes,
-        eventArgumentsMaxBytes: settings.monitoring.eventArgumentsMaxBytes,
-        pluginDirs: settings.pluginDirs,
-        mcpSessions: settings.mcpSessions,
-        executeCommand: settings.executeCommand,
-        ...(settings.redis !== undefined && settings.cluster !== undefined
-          ? {
-              cluster: createRedisCluster({
-                redis: settings.redis,
-                keyPrefix: settings.cluster.keyPrefix,
-                heartbeatMs: settings.cluster.heartbeatMs,
-                eventStreamLength: settings.cluster.eventStreamLength,
-                eventMaxAgeMs: settings.cluster.eventMaxAgeMs,
-                eventBufferSize: settings.cluster.eventBufferSize,
-                rateLimitFallback: { local: "per-instance budgets", "fail-open": "no limit (fail-open)", "fail-closed": "refusals (fail-closed)" }[settings.cluster.rateLimitFallback],
-              }),
-            }
-          : {}),
-        logger,
-      });
+      const { logger } = app;
       // A broken plugin is reported and skipped; everything else is served.
-      try {
-        const report = await server.plugins.reload();
-        for (const failure of report.failures) process.stderr.write(`toolwire serve: plugin ${failure.file}: ${failure.reason}\n`);
-      } catch (err) {
-        process.stderr.write(`toolwire serve: plugins could not be loaded: ${(err as Error).message}\n`);
-      }
+      for (const failure of app.pluginReport.failures) process.stderr.write(`toolwire serve: plugin ${failure.file}: ${failure.reason}\n`);
       if (flags.watch === true) {
-        if (settings.pluginDirs.length === 0) program.error("toolwire serve: --watch needs plugin directories (--plugins or pluginDirs)");
-        server.plugins.watch();
+        if ((app.config.pluginDirs ?? []).length === 0) program.error("toolwire serve: --watch needs plugin directories (--plugins or pluginDirs)");
+        app.plugins.watch();
       }
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
-        // A terminal's Ctrl-C reaches us twice under tsx (from the group and relayed); the grace
-        // period already bounds shutdown, so repeats must not cut the drain short.
+        // A terminal's Ctrl-C can reach us twice (from the group and relayed by a wrapper); the
+        // grace period already bounds shutdown, so repeats must not cut the drain short.
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, "stopping");
-        server
-          .close()
-          .then(() => settings.close())
-          .then(
-            () => process.exit(0),
-            (err: unknown) => {
-              logger.error({ err }, "shutdown failed");
-              process.exit(1);
-            },
-          );
+        app.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, "shutdown failed");
+            process.exit(1);
+          },
+        );
       };
       // Before listening: a SIGTERM right after the "listening" line must drain, not kill.
       process.on("SIGTERM", stop);
       process.on("SIGINT", stop);
       try {
-        const { url } = await server.listen();
-        process.stdout.write(`toolwire listening on ${url} (${server.registry.size} tools)\n`);
+        const { url } = await app.listen();
+        process.stdout.write(`toolwire listening on ${url} (${app.registry.size} tools)\n`);
       } catch (err) {
-        await settings.close();
-        program.error(`toolwire serve: cannot listen on ${settings.host}:${settings.port}: ${(err as Error).message}`);
+        await app.close(0);
+        program.error(`toolwire serve: cannot listen on ${app.config.server?.host ?? "127.0.0.1"}:${app.config.server?.port ?? 8081}: ${(err as Error).message}`);
       }
     });
-}
-
-function definedOnly<T extends Record<string, unknown>>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

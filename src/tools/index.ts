@@ -18,15 +18,19 @@ export const builtinTools: readonly AnyToolDefinition[] = Object.freeze(
   ),
 );
 
-/** Settings of the built-in tools that take any (`tools` in the config). */
+/** Which built-in tools to serve and their settings (`tools` in the config). */
 export interface BuiltinToolOptions {
+  /** true (default) for every built-in tool, false for none, or the names of those to serve. */
+  readonly builtins?: boolean | readonly string[] | undefined;
   /** Options of `execute_command`. */
-  readonly executeCommand?: ExecuteCommandOptions;
+  readonly executeCommand?: ExecuteCommandOptions | undefined;
 }
 
-/** Every built-in tool, sorted by name, configured by `options`. */
+/** The built-in tools `options` select, sorted by name and configured. */
 export function createBuiltinTools(options: BuiltinToolOptions = {}): readonly AnyToolDefinition[] {
-  if (options.executeCommand === undefined) return builtinTools;
+  const { builtins = true } = options;
+  const selected = builtins === true ? builtinTools : builtins === false ? [] : builtinTools.filter((tool) => builtins.includes(tool.descriptor.manifest.name));
+  if (options.executeCommand === undefined) return selected;
   const configured = createExecuteCommand(options.executeCommand);
-  return Object.freeze(builtinTools.map((tool) => (tool === executeCommand ? configured : tool)));
+  return Object.freeze(selected.map((tool) => (tool === executeCommand ? configured : tool)));
 }

@@ -1,13 +1,16 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { EventType } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
-import { composeServer } from "../../src/cli/compose-server.js";
+import { createToolwireApp } from "../../src/app/index.js";
 import { toolClient } from "../helpers/server.js";
 import { monitorClient, readWatch } from "../server/monitor-helpers.js";
 
-describe("composeServer", () => {
+describe("createToolwireApp", () => {
   it("bounds events as the monitoring settings say: arguments over eventArgumentsMaxBytes are cut", async () => {
-    const server = composeServer({ host: "127.0.0.1", port: 0, logger: pino({ level: "silent" }), eventArguments: true, eventArgumentsMaxBytes: 100, eventBufferBytes: 1_048_576 });
+    const server = await createToolwireApp(
+      { server: { port: 0 }, monitoring: { includeArguments: true, eventArgumentsMaxBytes: 100, eventBufferBytes: 1_048_576 } },
+      { logger: pino({ level: "silent" }) },
+    );
     const { url } = await server.listen();
     try {
       const message = "z".repeat(200);

@@ -2,7 +2,6 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createAuthenticator } from "../../src/security/index.js";
 import { keyCaller } from "../helpers/security.js";
 import { createTestTools } from "../helpers/test-tools.js";
 import { closedPort } from "../helpers/ports.js";
@@ -19,7 +18,7 @@ let dir: string;
 beforeAll(async () => {
   server = await startCliServer({
     tools: [...testTools, ...createCliTools()],
-    authenticate: createAuthenticator({ apiKeys: [member.entry!] }),
+    config: { auth: { apiKeys: [member.entry!] } },
   });
   env = { TOOLWIRE_URL: server.url };
   dir = await mkdtemp(join(tmpdir(), "toolwire-cli-call-"));

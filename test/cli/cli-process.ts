@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { pino } from "pino";
-import { composeServer, type ServeSettings } from "../../src/cli/compose-server.js";
-import { createToolRegistry } from "../../src/registry/index.js";
+import { createToolwireApp, type ToolwireAppConfig } from "../../src/app/index.js";
 import type { AnyToolDefinition } from "../../src/registry/define-tool.js";
 import type { ToolwireServer } from "../../src/server/index.js";
 import { environment } from "../helpers/processes.js";
@@ -98,12 +97,10 @@ export interface CliTestServer {
  * registered beside the built-in ones, on 127.0.0.1 and a random port.
  */
 export async function startCliServer(
-  options: { readonly tools?: readonly AnyToolDefinition[]; readonly port?: number } & Partial<Omit<ServeSettings, "logger" | "registry">> = {},
+  options: { readonly tools?: readonly AnyToolDefinition[]; readonly port?: number; readonly config?: ToolwireAppConfig } = {},
 ): Promise<CliTestServer> {
-  const { tools = [], port = 0, ...settings } = options;
-  const registry = createToolRegistry();
-  for (const tool of tools) registry.register(tool);
-  const server = composeServer({ host: "127.0.0.1", port, logger: pino({ level: "silent" }), registry, ...settings });
+  const { tools = [], port = 0, config = {} } = options;
+  const server = await createToolwireApp({ ...config, server: { host: "127.0.0.1", port, ...config.server } }, { tools, logger: pino({ level: "silent" }) });
   const { url } = await server.listen();
   return { server, url, close: () => server.close(0) };
 }

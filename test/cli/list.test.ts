@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createAuthenticator } from "../../src/security/index.js";
 import { keyCaller } from "../helpers/security.js";
 import { createTestTools } from "../helpers/test-tools.js";
 import { closedPort } from "../helpers/ports.js";
@@ -14,7 +13,7 @@ let env: Record<string, string>;
 beforeAll(async () => {
   server = await startCliServer({
     tools: [...createTestTools().tools, ...createCliTools()],
-    authenticate: createAuthenticator({ apiKeys: [member.entry!] }),
+    config: { auth: { apiKeys: [member.entry!] } },
   });
   env = { TOOLWIRE_URL: server.url };
 });

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createAuthenticator } from "../../src/security/index.js";
 import { keyCaller } from "../helpers/security.js";
 import { toolClient } from "../helpers/server.js";
 import { createTestTools } from "../helpers/test-tools.js";
@@ -71,7 +70,7 @@ describe("toolwire watch", () => {
   it("replays the events after --after and shows failures and denials with their code and message", async () => {
     // A watcher sees events only of tools it may list: "members" needs an authenticated reader.
     const reader = keyCaller("cli-reader", "authenticated");
-    const own = await startCliServer({ tools: createTestTools().tools, authenticate: createAuthenticator({ apiKeys: [reader.entry!] }) });
+    const own = await startCliServer({ tools: createTestTools().tools, config: { auth: { apiKeys: [reader.entry!] } } });
     servers.push(own);
     await callDirectly(own.url, "refuse");
     await callDirectly(own.url, "members");
@@ -145,7 +144,7 @@ describe("toolwire watch", () => {
 
   it("exits 3 with the server's reason when it refuses the watch, and watches with credentials", async () => {
     const operator = keyCaller("cli-operator", "authenticated");
-    const guarded = await startCliServer({ tools: [], monitoringLevel: "authenticated", authenticate: createAuthenticator({ apiKeys: [operator.entry!] }) });
+    const guarded = await startCliServer({ tools: [], config: { monitoring: { level: "authenticated" }, auth: { apiKeys: [operator.entry!] } } });
     servers.push(guarded);
     const refused = await runCli(["watch"], { env: { TOOLWIRE_URL: guarded.url } });
     expect(refused.code).toBe(3);

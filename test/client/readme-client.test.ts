@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { composeServer } from "../../src/cli/compose-server.js";
+import { createToolwireApp } from "../../src/app/index.js";
 import type { ToolwireServer } from "../../src/server/index.js";
 import { fencedBlocks, readmeSection } from "../helpers/readme.js";
 import { runTsc } from "./run-tsc.js";
@@ -29,7 +29,7 @@ let files: string[];
 
 beforeAll(async () => {
   // The server `toolwire serve` runs, twice: the manager example talks to two.
-  servers = [0, 1].map(() => composeServer({ host: "127.0.0.1", port: 0, logger: pino({ level: "silent" }) }));
+  servers = await Promise.all([0, 1].map(() => createToolwireApp({ server: { port: 0 } }, { logger: pino({ level: "silent" }) })));
   await Promise.all(servers.map((s) => s.listen()));
   await mkdir(dir, { recursive: true });
   files = await Promise.all(

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { composeServer } from "../../src/cli/compose-server.js";
+import { createToolwireApp } from "../../src/app/index.js";
 import type { ToolwireServer } from "../../src/server/index.js";
 
 const run = promisify(execFile);
@@ -19,7 +19,7 @@ const inspectorExamples = [...readme.matchAll(/```sh\n([\s\S]*?)```\n(?:<!-- exp
 // The server `toolwire serve` runs, on a random port.
 let server: ToolwireServer;
 beforeAll(async () => {
-  server = composeServer({ host: "127.0.0.1", port: 0, logger: pino({ level: "silent" }) });
+  server = await createToolwireApp({ server: { port: 0 } }, { logger: pino({ level: "silent" }) });
   await server.listen();
 });
 afterAll(() => server.close(0));

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ExecuteCommandInput, ExecuteCommandOutput } from "../../gen/tools/execute_command.js";
 import { isToolResult, ToolError } from "../../src/registry/tool-result.js";
 import { pino } from "pino";
-import { composeServer } from "../../src/cli/compose-server.js";
+import { createToolwireApp } from "../../src/app/index.js";
 import { createAuthenticator } from "../../src/security/index.js";
 import { createExecuteCommand, executeCommand, isDynamicLoader } from "../../src/tools/execute-command.js";
 import { probeCgroup, probePidNamespace, type Containment } from "../../src/tools/process-containment.js";
@@ -484,13 +484,10 @@ describe("execute_command", () => {
 
     it("is configured through the composed server (tools.executeCommand in the config)", async () => {
       const ops = keyCaller("ops", "restricted", ["execute_command"]);
-      const server = composeServer({
-        host: "127.0.0.1",
-        port: 0,
-        logger: pino({ level: "silent" }),
-        authenticate: createAuthenticator({ apiKeys: [ops.entry!] }),
-        executeCommand: { allowCommands: [nodeName] },
-      });
+      const server = await createToolwireApp(
+        { server: { port: 0 }, auth: { apiKeys: [ops.entry!] }, tools: { executeCommand: { allowCommands: [nodeName] } } },
+        { logger: pino({ level: "silent" }) },
+      );
       const { url } = await server.listen();
       try {
         const call = (command: string) =>
