@@ -19,10 +19,11 @@ const e2e = [
   "test/fuzz/**/*.test.ts",
   "test/cluster/**/*.test.ts",
   "test/deploy/**/*.test.ts",
-  // Examples in other languages: buf generate with local protoc plugins, then python3.
-  "test/examples/**/*.test.ts",
-  // README examples, run as written with bash, curl, tsx and the CLI.
+  // README and docs/ examples, run as written with bash, curl, tsx and the CLI.
   "test/**/readme*.test.ts",
+  // examples/, each run as its README says: tsx, the CLI, MCP clients over stdio, redis-server and
+  // nginx, buf generate with local protoc plugins and python3.
+  "test/examples/**/*.test.ts",
   // Files that start a program of their own.
   "test/client/event-listener.test.ts", // tsx child
   "test/client/tls-client.test.ts", // openssl

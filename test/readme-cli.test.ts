@@ -1,46 +1,32 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashApiKey } from "../src/security/index.js";
-import { startCliServer, type CliTestServer } from "./cli/cli-process.js";
 import { copyProject, type ProjectCopy } from "./cli/project-copy.js";
-import { fencedBlocks, readmeSection } from "./helpers/readme.js";
+import { createWalkthrough, docRunners, docBlocks, fileBlocks, isServeCommand, runnerBlocks, writeFileBlocks, type Walkthrough } from "./helpers/readme.js";
 
 const run = promisify(execFile);
 
-/** One example of the CLI reference: the commands and every text its output must contain. */
-interface CliExample {
-  readonly command: string;
-  readonly expects: readonly string[];
-}
+// docs/cli.md's walkthrough: its config, its server, then every command in order.
+const commands = await runnerBlocks(docRunners.cli);
+const serve = commands.find((b) => isServeCommand(b.code));
+const examples = commands.filter((b) => b !== serve);
+const files = fileBlocks(await docBlocks("docs/cli.md"));
 
-/**
- * The section's ```bash blocks, each with the `<!-- expect: … -->` comments that follow it (one or
- * more; all must appear in the output). Other fences (plain ``` output samples) are not run.
- */
-function cliExamples(section: string): CliExample[] {
-  return fencedBlocks(section, "bash").map((b) => ({ command: b.code.trim(), expects: b.expects }));
-}
-
-const section = await readmeSection("CLI reference");
-const examples = cliExamples(section);
-
-// The server the section describes: the Security section's example key `tw_example_ci_bot`.
-let server: CliTestServer;
 // Every example runs in a copy of the project: new-tool changes the project it runs in.
 let copy: ProjectCopy;
+let walkthrough: Walkthrough;
+let url = "";
 
 beforeAll(async () => {
-  [server, copy] = await Promise.all([
-    startCliServer({
-      config: { auth: { apiKeys: [{ id: "ci-bot", sha256: hashApiKey("tw_example_ci_bot"), level: "authenticated" }] } },
-    }),
-    copyProject(),
-  ]);
+  copy = await copyProject();
+  await writeFileBlocks(copy.root, files);
+  walkthrough = createWalkthrough(copy.root, { TOOLWIRE_LOG_LEVEL: "warn" });
+  await walkthrough.step(serve ?? commands[0]!);
+  url = walkthrough.urls().get(8081) ?? "";
 }, 60_000);
 
 afterAll(async () => {
-  await server?.close();
+  await walkthrough?.stop();
   await copy?.remove();
 });
 
@@ -48,23 +34,25 @@ afterAll(async () => {
 function exampleEnv(): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TOOLWIRE_") && !key.startsWith("VITEST")));
   // The default URL of the CLI, pointed at this test's server through its documented variable.
-  return { ...env, NO_COLOR: "1", TOOLWIRE_URL: server.url };
+  return { ...env, NO_COLOR: "1", TOOLWIRE_URL: url };
 }
 
-describe("README CLI reference", () => {
-  it("shows list, call, watch and new-tool, each with what it prints", () => {
+describe("docs/cli.md walkthrough", () => {
+  it("starts its server from its own config, and shows list, call, watch and new-tool, each with what it prints", () => {
+    expect([...files.keys()]).toEqual(["toolwire-cli.json"]);
+    expect(serve?.code.trim()).toBe("npx toolwire serve --config toolwire-cli.json");
     for (const command of ["list", "call", "watch", "new-tool"]) {
-      expect(examples.some((e) => e.command.startsWith(`npx toolwire ${command} `))).toBe(true);
+      expect(examples.some((e) => e.code.startsWith(`npx toolwire ${command} `))).toBe(true);
     }
-    for (const example of examples) expect(example.expects.length, example.command).toBeGreaterThan(0);
+    for (const example of examples) expect(example.expects.length, example.code).toBeGreaterThan(0);
   });
 
   // In order: watch replays the calls made above it, vitest runs the test new-tool wrote.
-  it.each(examples.map((e) => [e.command.split("\n")[0] ?? "", e] as const))(
+  it.each(examples.map((e) => [e.code.split("\n")[0] ?? "", e] as const))(
     "runs `%s` as written",
     async (_title, example) => {
       // stdout and stderr together, in order: the examples show both.
-      const { stdout } = await run("bash", ["-c", `{ ${example.command.replaceAll("http://localhost:8081", server.url)}\n} 2>&1`], {
+      const { stdout } = await run("bash", ["-c", `{ ${example.code.trim()}\n} 2>&1`], {
         cwd: copy.root,
         env: exampleEnv(),
         timeout: 60_000,

@@ -1,46 +1,57 @@
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bashExamples, readmeSection, repoRoot, runExample, startReadmeServer, type ReadmeServer } from "./helpers/readme.js";
+import { createWalkthrough, docRunners, fileBlocks, isServeCommand, repoRoot, runnerBlocks, writeFileBlocks, type Walkthrough } from "./helpers/readme.js";
 
-const section = await readmeSection("Security");
-const examples = bashExamples(section);
-const serveExample = examples.find((e) => e.command.includes("toolwire serve"));
-const config = /<!-- config: toolwire\.json -->\n```json\n([\s\S]*?)```/.exec(section)?.[1];
-const secret = "readme-test-secret-of-more-than-32-bytes";
+// docs/security.md is one walkthrough: its files, then its commands in order, in an empty folder.
+const blocks = await runnerBlocks(docRunners.security);
+const commands = blocks.filter((b) => b.lang === "bash");
+const files = fileBlocks(blocks);
 
+// Inside the repository, so that `require("jose")` resolves as in a project that depends on toolwire.
 const dir = join(repoRoot, "test", ".tmp", `readme-security-${process.pid}`);
-let server: ReadmeServer;
+let walkthrough: Walkthrough;
 
 beforeAll(async () => {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, "toolwire.json"), config ?? "{}");
-  await writeFile(join(dir, "jwt-secret.txt"), `${secret}\n`);
-  // The serve command exactly as written.
-  server = await startReadmeServer(serveExample?.command ?? "false", dir, {});
-}, 60_000);
+  await writeFileBlocks(dir, files);
+  walkthrough = createWalkthrough(dir);
+});
 
 afterAll(async () => {
-  await server?.stop();
+  await walkthrough?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
-describe("README Security section", () => {
-  it("has a config example, the serve command and curl examples of each denial", () => {
-    expect(config).toBeDefined();
-    expect(serveExample).toBeDefined();
+describe("docs/security.md walkthrough", () => {
+  it("has its configs, creates its secret, and shows each denial and the rate limit", () => {
+    expect([...files.keys()].sort()).toEqual(["toolwire-ratelimit.json", "toolwire-security.json"]);
+    expect(commands[0]?.code).toContain("hash-key");
+    expect(commands.some((c) => c.code.includes("openssl rand") && c.code.includes(".gitignore"))).toBe(true);
+    expect(commands.filter((c) => isServeCommand(c.code)).map((c) => c.code.trim())).toEqual([
+      "npx toolwire serve --config toolwire-security.json",
+      "npx toolwire serve --config toolwire-ratelimit.json --port 8083",
+    ]);
     for (const code of ["unauthenticated", "not_found", "429"]) {
-      expect(examples.some((e) => e.expect?.includes(code)), code).toBe(true);
+      expect(commands.some((c) => c.expects[0]?.includes(code)), code).toBe(true);
     }
   });
 
-  // In order: the rate-limit example spends the anonymous budget, so it comes last.
-  it.each(examples.filter((e) => e !== serveExample).map((e) => [e.command.split("\n")[0] ?? "", e] as const))(
+  // In order: the secret before the server that reads it, each server before the calls to it.
+  it.each(commands.map((c) => [c.code.split("\n")[0] ?? "", c] as const))(
     "runs `%s` as written",
-    async (_title, example) => {
-      expect(example.expect, "every example says what it prints in an <!-- expect: --> comment").toBeDefined();
-      const stdout = await runExample(example, server.url, dir, { TOOLWIRE_JWT_SECRET: secret });
-      expect(stdout).toContain(example.expect);
+    async (_title, block) => {
+      const output = await walkthrough.step(block);
+      if (isServeCommand(block.code)) expect(output).toContain("toolwire listening on");
+      else {
+        expect(block.expects[0], "every example says what it prints in an <!-- expect: --> comment").toBeDefined();
+        expect(output).toContain(block.expects[0]);
+      }
     },
+    60_000,
   );
+
+  it("left the secret out of version control", async () => {
+    expect(await readFile(join(dir, ".gitignore"), "utf8")).toBe("jwt-secret.txt\n");
+  });
 });

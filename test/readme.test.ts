@@ -1,83 +1,52 @@
-import { execFile } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pino } from "pino";
-import { createToolwireApp } from "../src/app/index.js";
 import { validateConfig } from "../src/config/index.js";
-import type { ToolwireServer } from "../src/server/index.js";
-import { fencedBlocks, readReadme } from "./helpers/readme.js";
+import { docBlocks, docRunners, exampleOf, repoRoot, runExample, runnerBlocks, startReadmeServer, type ReadmeServer } from "./helpers/readme.js";
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, "..");
-const readme = await readReadme();
+// Every curl and buf curl command of the README and docs/, against the server the README's quick
+// start runs (`npm start`), started as written except `npm install` (the tests run offline).
+const examples = await runnerBlocks(docRunners.server);
+const [quickStart] = await runnerBlocks(docRunners.quickStart);
+const startCommand = quickStart?.code.trim().replace(/^npm install && /, "") ?? "false";
 
-interface Example {
-  readonly command: string;
-  readonly expect: string | undefined;
-}
-
-/** Every sh block that calls curl or buf curl, with the `<!-- expect: … -->` comment after it. */
-function shellExamples(markdown: string): Example[] {
-  return fencedBlocks(markdown, "sh")
-    .map((b) => ({ command: b.code.trim(), expect: b.expects[0] }))
-    .filter((e) => /^(curl|npx buf curl)\b/.test(e.command));
-}
-
-// The server `toolwire serve` runs, on a random port.
-let server: ToolwireServer;
+let server: ReadmeServer;
 beforeAll(async () => {
-  server = await createToolwireApp({ server: { port: 0 } }, { logger: pino({ level: "silent" }) });
-  await server.listen();
-});
-afterAll(() => server.close(0));
+  server = await startReadmeServer(startCommand, repoRoot, {});
+}, 60_000);
+afterAll(() => server?.stop());
 
-const examples = shellExamples(readme);
+/** The first ```json block of a page's `## section`. */
+async function jsonOf(page: string, section: string): Promise<unknown> {
+  const block = (await docBlocks(page)).find((b) => b.section === section && b.lang === "json");
+  return JSON.parse(block?.code ?? "{}");
+}
 
-describe("README", () => {
-  it("has curl and buf curl examples over every protocol", () => {
-    expect(examples.filter((e) => e.command.startsWith("curl")).length).toBeGreaterThanOrEqual(4);
+describe("README and docs: curl and buf curl examples", () => {
+  it("starts with npm install && npm start, which serves the built-in tools", async () => {
+    expect(quickStart?.code.trim()).toBe("npm install && npm start");
+    const health = await fetch(`${server.url}/health`);
+    expect(health.status).toBe(200);
+  });
+
+  it("has curl and buf curl examples over every protocol, in the README's tour too", () => {
+    expect(examples.filter((e) => e.code.startsWith("curl")).length).toBeGreaterThanOrEqual(8);
     for (const protocol of ["grpc", "grpcweb", "connect"]) {
-      expect(examples.some((e) => e.command.includes(`--protocol ${protocol}`))).toBe(true);
+      expect(examples.some((e) => e.code.includes(`--protocol ${protocol}`))).toBe(true);
     }
+    expect(examples.filter((e) => e.page === "README.md").length).toBeGreaterThanOrEqual(4);
   });
 
-  it.each(examples.map((e) => [e.command.split("\n")[0] ?? "", e] as const))("runs `%s` as written", async (_title, example) => {
-    expect(example.expect, "every example says what it prints in an <!-- expect: --> comment").toBeDefined();
-    const command = example.command.replaceAll("http://localhost:8081", server.url);
-    const { stdout } = await run("bash", ["-c", command], { cwd: root, timeout: 20_000 });
-    expect(stdout).toContain(example.expect);
+  it.each(examples.map((e) => [`${e.page}: ${e.code.split("\n")[0] ?? ""}`, e] as const))("runs %s as written", async (_title, block) => {
+    expect(block.expects[0], "every example says what it prints in an <!-- expect: --> comment").toBeDefined();
+    expect(await runExample(exampleOf(block), server.url, repoRoot)).toContain(block.expects[0]);
   });
 
-  it("shows a Deployment config for Redis that the config schema accepts", () => {
-    const section = readme.slice(readme.indexOf("### Several instances, Redis and nginx"));
-    const json = /```json\n([\s\S]*?)```/.exec(section)?.[1];
-    expect(json).toContain('"redis"');
-    expect(validateConfig(JSON.parse(json ?? "{}"), "README Deployment").redis?.eventMaxAgeMs).toBe(86_400_000);
+  it("shows a Deployment config for Redis that the config schema accepts", async () => {
+    const config = validateConfig(await jsonOf("docs/deployment.md", "Several instances, Redis and nginx"), "docs/deployment.md");
+    expect(config.redis?.eventMaxAgeMs).toBe(86_400_000);
   });
 
-  it("shows a tools.executeCommand config that the config schema accepts", () => {
-    const section = readme.slice(readme.indexOf("## Built-in tools"));
-    const json = /```json\n([\s\S]*?)```/.exec(section)?.[1];
-    expect(validateConfig(JSON.parse(json ?? "{}"), "README Built-in tools").tools?.executeCommand).toEqual({
-      allowCommands: ["git", "ls", "uptime"],
-      maxResponseBytes: 1_048_576,
-    });
-  });
-
-  it("runs the TypeScript client example", async () => {
-    const code = /```ts\n(import \{ createConnectTransport[\s\S]*?)```/.exec(readme)?.[1];
-    expect(code).toBeDefined();
-    const dir = join(root, "test", ".tmp");
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, `readme-client-${process.pid}.ts`);
-    await writeFile(file, (code ?? "").replace("./gen/", "../../gen/").replace("http://localhost:8081", server.url));
-    try {
-      const { stdout } = await run(join(root, "node_modules/.bin/tsx"), [file], { cwd: root, timeout: 20_000 });
-      expect(stdout.trim()).toBe("5");
-    } finally {
-      await rm(file, { force: true });
-    }
+  it("shows a tools.executeCommand config that the config schema accepts", async () => {
+    const config = validateConfig(await jsonOf("docs/tools.md", "Built-in tools"), "docs/tools.md");
+    expect(config.tools?.executeCommand).toEqual({ allowCommands: ["git", "ls", "uptime"], maxResponseBytes: 1_048_576 });
   });
 });

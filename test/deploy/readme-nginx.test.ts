@@ -4,15 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { readReadme } from "../helpers/readme.js";
+import { docSection } from "../helpers/readme.js";
 import { renderNginxConfig } from "./nginx.js";
 
-/** The nginx block of the README's Deployment section. */
+/** The nginx block of docs/deployment.md. */
 async function readmeNginx(): Promise<string> {
-  const readme = await readReadme();
-  const section = readme.slice(readme.indexOf("### Several instances, Redis and nginx"));
+  const section = await docSection("docs/deployment.md", "Several instances, Redis and nginx");
   const block = /```nginx\n([\s\S]*?)```/.exec(section)?.[1];
-  if (block === undefined) throw new Error("the README's Deployment section has no nginx block");
+  if (block === undefined) throw new Error("docs/deployment.md has no nginx block in its Several instances section");
   return block;
 }
 
@@ -30,7 +29,7 @@ function directives(config: string): Set<string> {
   );
 }
 
-describe("the README's nginx configuration", () => {
+describe("the nginx configuration of docs/deployment.md", () => {
   it("says only what the tested template says", async () => {
     const tested = directives(await renderNginxConfig({ dir: "/tmp/x", httpPort: 1, grpcPort: 2, ports: [3, 4] }));
     const shown = [...directives(await readmeNginx())];

@@ -1,30 +1,24 @@
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { promisify } from "node:util";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createToolwireApp } from "../../src/app/index.js";
-import type { ToolwireServer } from "../../src/server/index.js";
+import { killChild } from "../helpers/processes.js";
+import { docRunners, exampleOf, repoRoot, runnerBlocks } from "../helpers/readme.js";
+import { spawnServe, type ServeProcess } from "../helpers/serve-process.js";
 
 const run = promisify(execFile);
-const root = join(import.meta.dirname, "../..");
-const readme = await readFile(join(root, "README.md"), "utf8");
+const root = repoRoot;
 
-/** The README's MCP Inspector commands, each with the text its `<!-- expect: -->` comment promises. */
-const inspectorExamples = [...readme.matchAll(/```sh\n([\s\S]*?)```\n(?:<!-- expect: (.*) -->)?/g)]
-  .map((m) => ({ command: (m[1] ?? "").trim(), expect: m[2] }))
-  .filter((e) => e.command.includes("mcp-inspector"));
+/** The docs' MCP Inspector commands, each with the text its `<!-- expect: -->` comment promises. */
+const inspectorExamples = (await runnerBlocks(docRunners.inspector)).map(exampleOf);
 
-// The server `toolwire serve` runs, on a random port.
-let server: ToolwireServer;
+// What `npm start` serves, on a random port.
+let server: ServeProcess;
 beforeAll(async () => {
-  server = await createToolwireApp({ server: { port: 0 } }, { logger: pino({ level: "silent" }) });
-  await server.listen();
-});
-afterAll(() => server.close(0));
+  server = await spawnServe([]);
+}, 60_000);
+afterAll(() => killChild(server.child, "SIGTERM"));
 
-describe("the MCP Inspector, as the README shows it", () => {
+describe("the MCP Inspector, as docs/mcp.md shows it", () => {
   it("shows Inspector commands that list and call a tool", () => {
     expect(inspectorExamples.some((e) => e.command.includes("--method tools/list"))).toBe(true);
     expect(inspectorExamples.some((e) => e.command.includes("--method tools/call"))).toBe(true);
