@@ -73,7 +73,8 @@ export default defineConfig({
           isolate: false,
         },
       },
-      { extends: true, test: { name: "e2e", include: e2e } },
+      // The programs e2e tests start are the built ones (dist/), as users run them: built first.
+      { extends: true, test: { name: "e2e", include: e2e, globalSetup: ["test/helpers/toolwire-bin.ts"] } },
     ],
   },
 });

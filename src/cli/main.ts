@@ -1,8 +1,10 @@
+#!/usr/bin/env node
 import { Command } from "commander";
 import { registerCallCommand } from "./call-command.js";
 import { exitCodesHelp, exitOnCommanderError } from "./exit-codes.js";
 import { registerGenerateCommand } from "./generate-command.js";
 import { registerHashKeyCommand } from "./hash-key-command.js";
+import { registerInitCommand } from "./init-command.js";
 import { registerListCommand } from "./list-command.js";
 import { registerMcpCommand } from "./mcp-command.js";
 import { registerNewToolCommand } from "./new-tool-command.js";
@@ -21,6 +23,7 @@ const program = new Command("toolwire")
   .addHelpText("after", `\nRun \`toolwire <command> --help\` for a command's options and examples.\n\n${exitCodesHelp}`);
 
 registerServeCommand(program);
+registerInitCommand(program);
 registerGenerateCommand(program);
 registerHashKeyCommand(program);
 registerMcpCommand(program);

@@ -1,4 +1,5 @@
 import type { SecurityLevelName } from "../security/security-level.js";
+import type { ProjectLayout } from "./project-layout.js";
 
 /** What `toolwire new-tool` is asked to make. */
 export interface ToolScaffoldSpec {
@@ -66,10 +67,15 @@ export function scaffoldNames(name: string): ToolScaffoldNames | { readonly prob
   return { name, fileName, ident };
 }
 
+/** The `$schema` of a manifest in `schemas/tools/`: the meta-schema shipped in the package. */
+export function metaSchemaRef(layout: ProjectLayout): string {
+  return layout.kind === "repository" ? "../tool-manifest.schema.json" : "../../node_modules/toolwire/schemas/tool-manifest.schema.json";
+}
+
 /** The manifest of a new tool: one `text` string in, the text and its length out. */
-export function manifestTemplate(spec: ToolScaffoldSpec): Record<string, unknown> {
+export function manifestTemplate(spec: ToolScaffoldSpec, layout: ProjectLayout): Record<string, unknown> {
   return {
-    $schema: "../tool-manifest.schema.json",
+    $schema: metaSchemaRef(layout),
     name: spec.name,
     version: "1.0.0",
     description: spec.description,
@@ -101,10 +107,13 @@ function docLine(text: string): string {
   return text.replace(/\s+/g, " ").replace(/\*\//g, "*\\/").trim();
 }
 
-/** The handler module `src/tools/<file>.ts`, typed by the generated descriptor. */
-export function handlerTemplate(names: ToolScaffoldNames, spec: ToolScaffoldSpec): string {
-  return `import { ${names.ident}Tool } from "../../gen/tools/${names.name}.js";
-import { defineTool } from "../registry/define-tool.js";
+/** The handler module (`tools/<file>.ts`, or `src/tools/<file>.ts` here), typed by the generated descriptor. */
+export function handlerTemplate(names: ToolScaffoldNames, spec: ToolScaffoldSpec, layout: ProjectLayout): string {
+  const imports =
+    layout.kind === "repository"
+      ? `import { ${names.ident}Tool } from "../../gen/tools/${names.name}.js";\nimport { defineTool } from "../registry/define-tool.js";`
+      : `import { defineTool } from "toolwire";\nimport { ${names.ident}Tool } from "../gen/tools/${names.name}.js";`;
+  return `${imports}
 
 /** The \`${names.name}\` tool: ${docLine(spec.description)} */
 export const ${names.ident} = defineTool(${names.ident}Tool, (input) => {
@@ -116,8 +125,9 @@ export const ${names.ident} = defineTool(${names.ident}Tool, (input) => {
 `;
 }
 
-/** The test `test/tools/<file>.test.ts`: runs the handler and checks it against the manifest's schemas. */
-export function testTemplate(names: ToolScaffoldNames): string {
+/** The test of a new tool's handler: vitest here, node:test through the real call pipeline in a tools project. */
+export function testTemplate(names: ToolScaffoldNames, layout: ProjectLayout): string {
+  if (layout.kind === "project") return projectTestTemplate(names);
   return `import { describe, expect, it } from "vitest";
 import { ${names.ident} } from "../../src/tools/${names.fileName}.js";
 import { runTool } from "../helpers/run-tool.js";
@@ -138,6 +148,25 @@ describe(${JSON.stringify(names.name)}, () => {
     expect(result.valid).toBe(false);
     expect(result.message).toContain("text");
   });
+});
+`;
+}
+
+/** The test `tools/<file>.test.ts` of a tools project: node:test, the call pipeline through toolwire/testing. */
+function projectTestTemplate(names: ToolScaffoldNames): string {
+  return `import assert from "node:assert/strict";
+import { test } from "node:test";
+import { runTool } from "toolwire/testing";
+import { ${names.ident} } from "./${names.fileName}.js";
+
+test("${names.name} answers the text with its length in characters", async () => {
+  const { output } = await runTool(${names.ident}, { text: "héllo wörld" });
+  assert.deepEqual(output, { text: "héllo wörld", length: 11 });
+});
+
+test("${names.name} refuses arguments without a text, naming the field", async () => {
+  // @ts-expect-error: the generated input type requires text, as the manifest does.
+  await assert.rejects(runTool(${names.ident}, {}), /\\/text: is required/);
 });
 `;
 }

@@ -3,6 +3,7 @@ import { basename, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AnyToolDefinition } from "./define-tool.js";
 import { validateManifest } from "./manifest-validation.js";
+import { importModule } from "./typescript-loader.js";
 
 /** A plugin file that could not be loaded, and why. */
 export interface PluginFailure {
@@ -159,7 +160,8 @@ function withTimeout<T>(promise: Promise<T>, file: string): Promise<T> {
 
 async function importFresh(file: string): Promise<Record<string, unknown>> {
   try {
-    return (await import(`${pathToFileURL(file).href}?toolwire-load=${generation}`)) as Record<string, unknown>;
+    const url = `${pathToFileURL(file).href}?toolwire-load=${generation}`;
+    return (await importModule(url, /\.m?ts$/.test(file))) as Record<string, unknown>;
   } catch (err) {
     throw new Error(`cannot load ${basename(file)}: ${describe(err)}`);
   }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { validateConfig } from "../../src/config/index.js";
 import { createApiKeyVerifier } from "../../src/security/index.js";
+import { toolwireBin } from "../helpers/toolwire-bin.js";
 
 const root = join(import.meta.dirname, "../..");
 const sha256 = (text: string) => createHash("sha256").update(Buffer.from(text, "utf8")).digest("hex");
@@ -11,7 +12,7 @@ const sha256 = (text: string) => createHash("sha256").update(Buffer.from(text, "
 /** Runs `toolwire hash-key` as a real process, feeding `input` on stdin. */
 function hashKey(args: string[], input = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, "src/cli/bin.mjs"), "hash-key", ...args], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [toolwireBin, "hash-key", ...args], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -1,9 +1,10 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { toolwireBin } from "../helpers/toolwire-bin.js";
 
 const root = join(import.meta.dirname, "../..");
-const bin = join(root, "src/cli/bin.mjs");
+const bin = toolwireBin;
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");

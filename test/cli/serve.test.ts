@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createPluginDir, pluginModule } from "../helpers/plugin-files.js";
 import { startServe, waitForListening, type ServeProcess } from "../helpers/serve-process.js";
 import { toolClient } from "../helpers/server.js";
+import { toolwireBin } from "../helpers/toolwire-bin.js";
 
 const root = join(import.meta.dirname, "../..");
 const children: ChildProcess[] = [];
@@ -67,7 +68,7 @@ describe("toolwire serve", () => {
   });
 
   it("refuses a bad flag with a one-line reason and a non-zero exit", async () => {
-    const child = spawn(process.execPath, [join(root, "src/cli/bin.mjs"), "serve", "--port", "99999"], { cwd: root });
+    const child = spawn(process.execPath, [toolwireBin, "serve", "--port", "99999"], { cwd: root });
     children.push(child);
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));

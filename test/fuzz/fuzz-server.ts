@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hashApiKey } from "../../src/security/index.js";
+import { toolwireBin } from "../helpers/toolwire-bin.js";
 
 const root = join(import.meta.dirname, "../..");
 
@@ -62,7 +63,7 @@ export async function startFuzzServer(): Promise<FuzzServer> {
     }),
   );
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TOOLWIRE_")));
-  const child = spawn(process.execPath, [join(root, "src/cli/bin.mjs"), "serve", "--config", config], {
+  const child = spawn(process.execPath, [toolwireBin, "serve", "--config", config], {
     cwd: root,
     env: { ...env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],

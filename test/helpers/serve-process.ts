@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { captureOutput, environment, killChild, waitForOutput, type CapturedOutput } from "./processes.js";
+import { toolwireBin } from "./toolwire-bin.js";
 
 /** The repository root. */
 const root = join(import.meta.dirname, "../..");
@@ -21,7 +22,7 @@ export interface ServeProcess extends ServeChild {
  * plus `env`, and returns at once.
  */
 export function startServe(args: readonly string[], env: Record<string, string> = {}): ServeChild {
-  const child = spawn(process.execPath, [join(root, "src/cli/bin.mjs"), "serve", "--log-level", "warn", ...args], {
+  const child = spawn(process.execPath, [toolwireBin, "serve", "--log-level", "warn", ...args], {
     cwd: root,
     env: environment(env),
     stdio: ["ignore", "pipe", "pipe"],

@@ -22,7 +22,7 @@ describe("the MCP Inspector, as docs/mcp.md shows it", () => {
   it("shows Inspector commands that list and call a tool", () => {
     expect(inspectorExamples.some((e) => e.command.includes("--method tools/list"))).toBe(true);
     expect(inspectorExamples.some((e) => e.command.includes("--method tools/call"))).toBe(true);
-    expect(inspectorExamples.some((e) => e.command.includes("src/cli/bin.mjs"))).toBe(true);
+    expect(inspectorExamples.some((e) => e.command.includes("dist/src/cli/main.js"))).toBe(true);
   });
 
   const label = (command: string) => `${/--method ([^\s)]+)/.exec(command)?.[1] ?? command} over ${command.includes("/mcp") ? "HTTP" : "stdio"}`;

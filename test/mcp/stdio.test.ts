@@ -14,9 +14,10 @@ import { keyCaller } from "../helpers/security.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { createTestTools, type ToolProbe } from "../helpers/test-tools.js";
 import { eras, protocolError, registerUntilListChanged, textOf, type Era } from "./mcp-clients.js";
+import { toolwireBin } from "../helpers/toolwire-bin.js";
 
 const root = join(import.meta.dirname, "../..");
-const bin = join(root, "src/cli/bin.mjs");
+const bin = toolwireBin;
 
 interface Spawned {
   readonly client: Client;
