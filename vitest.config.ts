@@ -24,6 +24,8 @@ const e2e = [
   // examples/, each run as its README says: tsx, the CLI, MCP clients over stdio, redis-server and
   // nginx, buf generate with local protoc plugins and python3.
   "test/examples/**/*.test.ts",
+  // The packed tarball installed in empty projects and run with plain node 20, 22 and 24.
+  "test/package/**/*.test.ts",
   // Files that start a program of their own.
   "test/client/event-listener.test.ts", // tsx child
   "test/client/tls-client.test.ts", // openssl
