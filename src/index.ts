@@ -10,6 +10,7 @@ export {
   type ToolHandler,
   type ToolContext,
   type ToolManifest,
+  type ToolDescriptor,
   type ToolResult,
   type Content,
 } from "./registry/index.js";
