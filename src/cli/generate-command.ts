@@ -58,7 +58,7 @@ export function registerGenerateCommand(program: Command): void {
 
 async function generateLocal(flags: GenerateFlags): Promise<void> {
   const [{ compileManifests }, { compileConfigSchema }, { isToolwireRepository }] = await Promise.all([
-    import("../codegen/compile-manifests.js"),
+    import("../codegen/index.js"),
     import("../codegen/compile-config.js"),
     import("../codegen/project-kind.js"),
   ]);
