@@ -35,6 +35,7 @@ const e2e = [
   "test/logging/call-log.test.ts", // node child
   "test/mcp/inspector.test.ts", // MCP inspector CLI
   "test/mcp/stdio.test.ts", // toolwire mcp
+  "test/registry/define-tool-types.test.ts", // tsc
   "test/security/api-keys.test.ts", // sha256sum
   "test/server/monitor-reflection.test.ts", // buf curl
   "test/server/monitor-shutdown.test.ts", // tsx child

@@ -4,6 +4,7 @@ import type { TokenProvider } from "./auth-interceptor.js";
 import type { ClientTlsOptions, TransportProtocol } from "./client-transport.js";
 import type { ClientLogger } from "./logging-interceptor.js";
 import type { RetryOptions } from "./retry-interceptor.js";
+import type { ToolVersionPolicy } from "./tool-client.js";
 
 /** How a Toolwire client reaches its server and behaves when things go wrong. */
 export interface ToolwireClientOptions {
@@ -48,6 +49,14 @@ export interface ToolwireClientOptions {
   readonly toolMetadataTtlMs?: number;
   /** How many recent calls per tool the client's latency percentiles use (default 1 024). */
   readonly usageStatsWindow?: number;
+  /**
+   * Which version the typed `tools` methods call when a call names none: "default" the server's
+   * default version; "compatible" the semver-compatible range (`^`) of the version each method's
+   * types were generated from, so a server that moved on to a breaking version refuses the call
+   * rather than answering in another shape. Default "default"; the client that
+   * `toolwire generate --from-url` writes uses "compatible".
+   */
+  readonly toolVersions?: ToolVersionPolicy;
   /** More interceptors, run for every attempt just before the request is sent. */
   readonly interceptors?: readonly Interceptor[];
 }

@@ -10,6 +10,7 @@ export {
   type ToolCallOptions,
   type ToolMapShape,
   type ToolMethod,
+  type ToolVersionPolicy,
 } from "./tool-client.js";
 export {
   ToolCallError,

@@ -37,10 +37,22 @@ export type ToolMethod<T extends { readonly input: unknown; readonly output: unk
 /** One typed method per tool of a generated ToolMap. */
 export type ToolClient<M extends ToolMapShape<M>> = { readonly [K in keyof M]: ToolMethod<M[K]> };
 
-/** What the client needs to know of each tool: whether it streams. */
+/** What the client needs to know of each tool: whether it streams, and the version its types are of. */
 export type ToolClientDescriptors<M> = {
-  readonly [K in keyof M]: { readonly manifest: { readonly streaming?: boolean | undefined } };
+  readonly [K in keyof M]: { readonly manifest: ToolClientManifest };
 };
+
+/** The part of a manifest a typed tool client reads. */
+interface ToolClientManifest {
+  readonly streaming?: boolean | undefined;
+  readonly version?: string | undefined;
+}
+
+/**
+ * Which version a typed tool method calls when the call names none: the server's "default", or
+ * the semver range "compatible" (`^`) with the version the types were generated from.
+ */
+export type ToolVersionPolicy = "default" | "compatible";
 
 /** Defaults of the calls a typed tool client makes. */
 export interface ToolClientOptions {
@@ -48,6 +60,8 @@ export interface ToolClientOptions {
   readonly timeoutMs?: number;
   /** Deadline of streaming calls that set none, in ms; absent: the transport's default. */
   readonly streamTimeoutMs?: number;
+  /** Version called when a call names none (see {@link ToolVersionPolicy}); default "default". */
+  readonly toolVersions?: ToolVersionPolicy;
 }
 
 /**
@@ -77,25 +91,28 @@ export function createToolClient<M extends ToolMapShape<M>>(
   options: ToolClientOptions = {},
 ): ToolClient<M> {
   const client = createClient(ToolService, transport);
-  const unary = (name: string) => async (input: JsonObject = {}, callOptions: ToolCallOptions = {}) => {
+  const unary = (name: string, pinned: string | undefined) => async (input: JsonObject = {}, callOptions: ToolCallOptions = {}) => {
     const result = await client.callTool(
-      { name, version: callOptions.version, arguments: input },
+      { name, version: callOptions.version ?? pinned, arguments: input },
       toCallOptions(callOptions, options.timeoutMs),
     );
     if (result.isError) throw toolCallError(name, result);
     return result.structuredContent;
   };
-  const stream = (name: string) => (input: JsonObject = {}, callOptions: ToolCallOptions = {}) =>
+  const stream = (name: string, pinned: string | undefined) => (input: JsonObject = {}, callOptions: ToolCallOptions = {}) =>
     toToolStream(
       name,
       client.callToolStream(
-        { name, version: callOptions.version, arguments: input },
+        { name, version: callOptions.version ?? pinned, arguments: input },
         toCallOptions(callOptions, options.streamTimeoutMs),
       ),
       true,
     );
-  const entries = Object.entries<{ readonly manifest: { readonly streaming?: boolean | undefined } }>(descriptors).map(
-    ([name, d]) => [name, d.manifest.streaming === true ? stream(name) : unary(name)] as const,
+  const entries = Object.entries<{ readonly manifest: ToolClientManifest }>(descriptors).map(
+    ([name, { manifest }]) => {
+      const pinned = options.toolVersions === "compatible" && manifest.version !== undefined ? `^${manifest.version}` : undefined;
+      return [name, manifest.streaming === true ? stream(name, pinned) : unary(name, pinned)] as const;
+    },
   );
   return Object.freeze(Object.fromEntries(entries)) as unknown as ToolClient<M>;
 }

@@ -8,7 +8,7 @@ import {
 } from "../../gen/proto/toolwire/v1/monitor_service_pb.js";
 import type { Tool } from "../../gen/proto/toolwire/v1/tool_pb.js";
 import { ToolService, type CallToolResponse, type ListToolsRequestSchema } from "../../gen/proto/toolwire/v1/tool_service_pb.js";
-import { createTools, type ToolMap } from "../../gen/tools/index.js";
+import { toolDescriptors, type ToolMap } from "../../gen/tools/index.js";
 import { createAuthInterceptor } from "./auth-interceptor.js";
 import type { ToolwireClientOptions } from "./client-options.js";
 import { createClientTransport } from "./client-transport.js";
@@ -17,20 +17,26 @@ import { checkHealth, type HealthStatus } from "./health-check.js";
 import { createLoggingInterceptor } from "./logging-interceptor.js";
 import { createRetryInterceptor } from "./retry-interceptor.js";
 import { createStatsInterceptor } from "./stats-interceptor.js";
-import { toCallOptions, type ToolCallOptions, type ToolClient } from "./tool-client.js";
+import { createToolClient, toCallOptions, type ToolCallOptions, type ToolClient, type ToolClientDescriptors, type ToolMapShape } from "./tool-client.js";
 import { createToolMetadataCache } from "./tool-metadata.js";
 import { createToolPolicyInterceptor } from "./tool-policy-interceptor.js";
 import { toToolStream, type ToolStream } from "./tool-stream.js";
 import { createUsageStats, type ToolUsageStats } from "./usage-stats.js";
 
-/** Arguments of a tool by name: typed by the generated ToolMap for known tools, any JSON object otherwise. */
-export type ToolArguments<N extends string> = N extends keyof ToolMap ? ToolMap[N]["input"] : JsonObject;
+/**
+ * Arguments of a tool by name: typed by a generated ToolMap (Toolwire's own tools by default) for
+ * known tools, any JSON object otherwise.
+ */
+export type ToolArguments<N extends string, M extends ToolMapShape<M> = ToolMap> = N extends keyof M ? M[N]["input"] : JsonObject;
 
 /** Filters of {@link ToolwireClient.listTools}; every one is optional. */
 export type ListToolsFilter = Omit<MessageInitShape<typeof ListToolsRequestSchema>, "pageSize" | "pageToken" | "$typeName">;
 
-/** A client of one Toolwire server. */
-export interface ToolwireClient {
+/**
+ * A client of one Toolwire server, typed by a generated ToolMap: Toolwire's own tools by default,
+ * a project's own with the `createClient` that `toolwire generate` writes into its gen/.
+ */
+export interface ToolwireClient<M extends ToolMapShape<M> = ToolMap> {
   /** The server's base URL. */
   readonly url: string;
   /**
@@ -38,8 +44,8 @@ export interface ToolwireClient {
    * other Connect clients of the same server: `createClient(MonitorService, client.connectTransport)`.
    */
   readonly connectTransport: Transport;
-  /** One typed method per tool with a manifest in schemas/tools/ (see `npm run generate`). */
-  readonly tools: ToolClient<ToolMap>;
+  /** One typed method per tool of the ToolMap (see `toolwire generate`). */
+  readonly tools: ToolClient<M>;
   /** Whether connect() succeeded and disconnect() has not been called since. */
   readonly connected: boolean;
   /**
@@ -57,12 +63,12 @@ export interface ToolwireClient {
    * Runs a tool and answers its full result; a tool failure is a result with `isError: true`,
    * a refusal is a ConnectError. Arguments of known tools are typed by their manifests.
    */
-  callTool<N extends string>(name: N, args?: ToolArguments<N>, options?: ToolCallOptions): Promise<CallToolResponse>;
+  callTool<N extends string>(name: N, args?: ToolArguments<N, M>, options?: ToolCallOptions): Promise<CallToolResponse>;
   /**
    * Runs a tool and streams its progress, partial content and logs, then the result (whose
    * `result.isError` says whether the tool failed).
    */
-  callToolStream<N extends string>(name: N, args?: ToolArguments<N>, options?: ToolCallOptions): ToolStream;
+  callToolStream<N extends string>(name: N, args?: ToolArguments<N, M>, options?: ToolCallOptions): ToolStream;
   /** Whether the server is serving now (one attempt, never rejects). */
   healthCheck(options?: { readonly timeoutMs?: number }): Promise<HealthStatus>;
   /** Who the server is: id, version, status, protocols, peers (MonitorService.GetServerInfo). */
@@ -83,9 +89,14 @@ export interface ToolwireClient {
 /**
  * Creates a client of the Toolwire server at `url` with connect-node transports and interceptors:
  * logging, usage statistics, the tool policy (allowed security levels, idempotency), retries and
- * credentials, in that order from the outside in.
+ * credentials, in that order from the outside in. `descriptors` (a generated `toolDescriptors`)
+ * types the `tools` methods; without them they are Toolwire's own tools.
  */
-export function createToolwireClient(url: string, options: ToolwireClientOptions = {}): ToolwireClient {
+export function createToolwireClient<M extends ToolMapShape<M> = ToolMap>(
+  url: string,
+  options: ToolwireClientOptions = {},
+  descriptors?: ToolClientDescriptors<M>,
+): ToolwireClient<M> {
   const retries = options.retry !== undefined && options.retry !== false && (options.retry.maxAttempts ?? 4) > 1;
   const usage = createUsageStats({ window: options.usageStatsWindow });
   // The policy looks tools up over the same transport; the client exists by the time it asks.
@@ -121,7 +132,11 @@ export function createToolwireClient(url: string, options: ToolwireClientOptions
   toolService = createClient(ToolService, transport);
   const tools = toolService;
   const monitor = createClient(MonitorService, transport);
-  const typedTools = createTools(transport, { timeoutMs: options.timeoutMs });
+  // Without descriptors M is its default, ToolMap, whose descriptors these are.
+  const typedTools = createToolClient<M>(transport, descriptors ?? (toolDescriptors as ToolClientDescriptors<M>), {
+    timeoutMs: options.timeoutMs,
+    toolVersions: options.toolVersions,
+  });
   const watchers = new Set<EventWatcher>();
   let connected = false;
 

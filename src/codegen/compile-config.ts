@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { JSONSchema } from "json-schema-to-typescript";
-import { toTypeScript } from "./compile-manifests.js";
+import { toTypeScript } from "./type-script.js";
 
 /**
  * Writes `gen/schema/config.ts`, the `ToolwireConfig` type of `schemas/config.schema.json`, so

@@ -1,7 +1,7 @@
 import { LOG_LEVEL_META_KEY, SdkHttpError, type LoggingMessageNotification, type Progress } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createMcpEndpoint, McpErrorCode } from "../../src/mcp/index.js";
-import { defineTool } from "../../src/registry/index.js";
+import { defineTool, type ToolManifest } from "../../src/registry/index.js";
 import type { CallOutcome, ObservedCall } from "../../src/runtime/index.js";
 import { createAuthenticator } from "../../src/security/index.js";
 import { calculator, echo } from "../../src/tools/index.js";
@@ -38,17 +38,16 @@ afterAll(() => server.close());
 
 const publicTools = ["boom", "calculator", "chatty", "echo", "hang", "liar", "limited", "refuse", "slow", "steps"];
 
-// A tool whose output breaks its own output schema: a bug the model should hear about.
-const liar = defineTool(
-  {
-    name: "liar",
-    version: "1.0.0",
-    description: "promises a count, returns a word",
-    input: { type: "object" },
-    output: { type: "object", required: ["count"], properties: { count: { type: "integer" } } },
-  },
-  () => ({ count: "many" }),
-);
+// A tool whose output breaks its own output schema: a bug the model should hear about. (Typed
+// as a plain ToolManifest, or defineTool would refuse the handler's wrong output at compile time.)
+const liarManifest: ToolManifest = {
+  name: "liar",
+  version: "1.0.0",
+  description: "promises a count, returns a word",
+  input: { type: "object" },
+  output: { type: "object", required: ["count"], properties: { count: { type: "integer" } } },
+};
+const liar = defineTool(liarManifest, () => ({ count: "many" }));
 
 describe.each(eras)("MCP over Streamable HTTP, $name", (era) => {
   it("lists only the tools the caller may call, with their schemas and hints", async () => {
