@@ -72,8 +72,8 @@ export async function createToolwireApp(config: ToolwireAppConfig = {}, extras: 
       tools: [...createBuiltinTools({ builtins: settings.builtins, executeCommand: settings.executeCommand }), ...(extras.tools ?? [])],
       extensions: [...appSurfaces({ plugins, settings, cluster }), ...(extras.extensions ?? [])],
     });
+    // The plugin manager logs each failure; a broken plugin is skipped, everything else is served.
     const pluginReport = await plugins.reload();
-    for (const failure of pluginReport.failures) logger.error({ file: failure.file }, `plugin not loaded: ${failure.reason}`);
     let closing: Promise<void> | undefined;
     return {
       registry: server.registry,

@@ -111,7 +111,9 @@ export function createPluginManager(options: PluginManagerOptions): PluginManage
     const stillLoaded = new Set(loaded);
     const gone = removed.filter((k) => !stillLoaded.has(k));
     for (const failure of failures) logger?.error({ file: failure.file, reason: failure.reason }, "plugin failed to load");
-    logger?.info({ loaded: loaded.length, removed: gone.length, failures: failures.length }, "plugins loaded");
+    if (loaded.length + gone.length + failures.length > 0) {
+      logger?.info({ loaded: loaded.length, removed: gone.length, failures: failures.length }, "plugins loaded");
+    }
     return { loaded, removed: gone, failures };
   }
 

@@ -2,22 +2,39 @@
 const missingLoader =
   "it is TypeScript, and loading TypeScript needs tsx in the project (npm install --save-dev tsx) or Node.js 22.18 or newer; or compile it to .js";
 
+/** Codes of a failed import of TypeScript that tsx loads: no loader at all, or Node's own type stripping, which neither maps `.js` imports to `.ts` files nor takes every syntax. */
+const tsxCanHelp = new Set([
+  "ERR_UNKNOWN_FILE_EXTENSION",
+  "ERR_MODULE_NOT_FOUND",
+  "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX",
+  "ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING",
+]);
+
 let registering: Promise<void> | undefined;
 
 /**
  * Imports a module, registering tsx's loader first when the module is TypeScript that this
- * process cannot load by itself (plain Node 20, no tsx): only projects with `.ts` plugins need
- * tsx, and they need nothing else. Throws an Error saying what to install when tsx is missing.
+ * process cannot load by itself (plain Node, no tsx): only projects with `.ts` plugins need tsx,
+ * and they need nothing else. Throws an Error saying what to install when tsx is missing.
  */
 export async function importModule(url: string, isTypeScript: boolean): Promise<unknown> {
+  if (isTypeScript && registering !== undefined) {
+    await registering;
+    return import(url);
+  }
   try {
     return await import(url);
   } catch (err) {
-    if (!isTypeScript || !isUnknownExtension(err)) throw err;
+    if (!isTypeScript || !tsxCanHelp.has(codeOf(err))) throw err;
+    registering ??= registerTsx();
+    try {
+      await registering;
+    } catch (missing) {
+      throw codeOf(err) === "ERR_UNKNOWN_FILE_EXTENSION" ? missing : err;
+    }
   }
-  registering ??= registerTsx();
-  await registering;
-  return import(url);
+  // Node remembers the failed load of this URL: the retry must be a URL of its own.
+  return import(`${url}${url.includes("?") ? "&" : "?"}loader=tsx`);
 }
 
 async function registerTsx(): Promise<void> {
@@ -31,7 +48,7 @@ async function registerTsx(): Promise<void> {
   api.register();
 }
 
-function isUnknownExtension(err: unknown): boolean {
+function codeOf(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === "ERR_UNKNOWN_FILE_EXTENSION" || code === "ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING";
+  return typeof code === "string" ? code : "";
 }

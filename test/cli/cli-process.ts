@@ -5,7 +5,7 @@ import { createToolwireApp, type ToolwireAppConfig } from "../../src/app/index.j
 import type { AnyToolDefinition } from "../../src/registry/define-tool.js";
 import type { ToolwireServer } from "../../src/server/index.js";
 import { environment } from "../helpers/processes.js";
-import { toolwireBin } from "../helpers/toolwire-bin.js";
+import { toolwireArgs } from "../helpers/toolwire-bin.js";
 
 /** The repository root. */
 export const repoRoot = join(import.meta.dirname, "../..");
@@ -47,10 +47,13 @@ export interface CliProcess {
   readonly exited: Promise<CliResult>;
 }
 
-/** Starts `node dist/src/cli/main.js ...args` (the built `toolwire` command) as a real process. */
+/**
+ * Starts the `toolwire` command as a real process: the built one (`node dist/src/cli/main.js`), or
+ * for a copy of the project (`options.root`) the copy's sources.
+ */
 export function spawnCli(args: readonly string[], options: CliOptions = {}): CliProcess {
   const root = options.root ?? repoRoot;
-  const child = spawn(process.execPath, [toolwireBin, ...args], {
+  const child = spawn(process.execPath, [...toolwireArgs(root), ...args], {
     cwd: options.cwd ?? root,
     env: cliEnv(options.env),
     stdio: ["pipe", "pipe", "pipe"],
@@ -123,7 +126,7 @@ export async function hasScript(): Promise<boolean> {
 export async function runCliOnTerminal(args: readonly string[], columns: number, options: CliOptions = {}): Promise<CliResult> {
   const root = options.root ?? repoRoot;
   const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-  const command = `stty cols ${columns} rows 40; exec ${[process.execPath, toolwireBin, ...args].map(quote).join(" ")}`;
+  const command = `stty cols ${columns} rows 40; exec ${[process.execPath, ...toolwireArgs(), ...args].map(quote).join(" ")}`;
   const child = spawn("script", ["-qec", command, "/dev/null"], { cwd: options.cwd ?? root, env: cliEnv(options.env), stdio: ["pipe", "pipe", "pipe"] });
   running.add(child);
   let stdout = "";

@@ -127,7 +127,9 @@ describe("toolwire new-tool refusals", () => {
     try {
       const { code, stderr } = await runCli(["new-tool", "fine_name", "--root", empty]);
       expect(code).toBe(2);
-      expect(stderr).toBe(`toolwire new-tool: ${empty} is not a Toolwire project root: it has no schemas/tools/ (use --root)\n`);
+      expect(stderr).toBe(
+        `toolwire new-tool: ${empty} is not a tools project: it has no toolwire.json and schemas/tools/ (make one with \`toolwire init <dir>\`, or use --root)\n`,
+      );
     } finally {
       await rm(empty, { recursive: true, force: true });
     }

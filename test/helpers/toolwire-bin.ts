@@ -10,6 +10,14 @@ const root = join(import.meta.dirname, "../..");
  */
 export const toolwireBin = join(root, "dist/src/cli/main.js");
 
+/**
+ * The node arguments that run the `toolwire` command of the project at `root`: the built bin for
+ * this repository, the sources through tsx for a copy of it (whose sources a test changed).
+ */
+export function toolwireArgs(projectRoot: string = root): string[] {
+  return projectRoot === root ? [toolwireBin] : ["--import", import.meta.resolve("tsx"), join(projectRoot, "src/cli/main.ts")];
+}
+
 /** Compiles src/ and gen/ into dist/ (incremental: quick when little changed), as `npm run build` does. */
 export async function buildDist(): Promise<void> {
   await promisify(execFile)(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json")], { cwd: root });
