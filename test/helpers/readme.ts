@@ -139,6 +139,12 @@ export const docRunners = {
   cli: { test: "test/readme-cli.test.ts", pages: ["docs/cli.md"], runs: (b) => b.lang === "bash" },
   /** The plugin walkthrough: its files, its server and its calls. */
   plugins: { test: "test/readme-plugins.test.ts", pages: ["docs/tools.md"], runs: (b) => b.section === "Writing a plugin" && (b.lang === "bash" || b.file !== undefined) },
+  /** A tools project of one's own, from `toolwire init` to a typed client, with the packed package on Node 20, 22 and 24. */
+  toolProject: {
+    test: "test/package/packed-tarball.test.ts",
+    pages: ["docs/tools.md"],
+    runs: (b) => b.section === "Tool projects of your own" && (b.lang === "bash" || b.file !== undefined),
+  },
   /** Adding a tool to this repository by hand, in a copy of it. */
   addingTool: { test: "test/readme-tools.test.ts", pages: ["docs/tools.md"], runs: (b) => b.section === "Adding a tool" && (b.lang === "bash" || b.file !== undefined) },
   /** Blocks that show a file of examples/: test/docs-coverage.test.ts checks they are that file, and test/examples/ runs it. */
@@ -247,10 +253,16 @@ export function portOf(command: string): number {
  * Runs an example with bash and returns its stdout. `urls` maps the documented port to the test's
  * server (a string: the one server on http://localhost:8081).
  */
-export async function runExample(example: ReadmeExample, urls: string | ReadonlyMap<number, string>, cwd: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+export async function runExample(
+  example: ReadmeExample,
+  urls: string | ReadonlyMap<number, string>,
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 30_000,
+): Promise<string> {
   const byPort = typeof urls === "string" ? new Map([[8081, urls]]) : urls;
   const command = example.command.replace(/http:\/\/localhost:(\d+)/g, (documented, port: string) => byPort.get(Number(port)) ?? documented);
-  const { stdout } = await run("bash", ["-c", command], { cwd, timeout: 30_000, env: { ...process.env, NO_COLOR: "1", ...env } });
+  const { stdout } = await run("bash", ["-c", command], { cwd, timeout: timeoutMs, env: { ...process.env, NO_COLOR: "1", ...env } });
   return stdout;
 }
 
@@ -269,14 +281,14 @@ export interface Walkthrough {
   stop(): Promise<void>;
 }
 
-/** Runs a page's walkthrough in `dir`, block by block, in the order the tests give them. */
-export function createWalkthrough(dir: string, env: NodeJS.ProcessEnv = {}): Walkthrough {
+/** Runs a page's walkthrough in `dir`, block by block, in the order the tests give them; a command may take `timeoutMs`. */
+export function createWalkthrough(dir: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Walkthrough {
   const servers = new Map<number, ReadmeServer>();
   const urls = () => new Map([...servers].map(([port, server]) => [port, server.url]));
   return {
     urls,
     async step(block) {
-      if (!isServeCommand(block.code)) return runExample(exampleOf(block), urls(), dir, env);
+      if (!isServeCommand(block.code)) return runExample(exampleOf(block), urls(), dir, env, timeoutMs);
       const server = await startReadmeServer(block.code.trim(), dir, env);
       servers.set(portOf(block.code), server);
       return server.output();

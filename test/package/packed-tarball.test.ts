@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot, startReadmeServer, type ReadmeServer } from "../helpers/readme.js";
+import { createWalkthrough, docRunners, repoRoot, runExample, runnerBlocks, type Walkthrough } from "../helpers/readme.js";
 import { environment } from "../helpers/processes.js";
 import { currentRuntime, installNodeRuntime, otherNodeReleases, type NodeRuntime } from "./node-runtimes.js";
 
@@ -12,6 +12,9 @@ const exec = promisify(execFile);
 
 // Node 22 and 24 are downloaded once into test/.tmp (gitignored) and reused by later runs.
 const runtimeCache = join(repoRoot, "test/.tmp/node-runtimes");
+const projectBlocks = await runnerBlocks(docRunners.toolProject);
+/** npm settings that keep its output to what the commands print. */
+const npmQuiet = { npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false", NO_COLOR: "1" };
 let work: string;
 let tarball: string;
 
@@ -27,7 +30,7 @@ afterAll(async () => {
 
 /** Runs a command with `runtime`'s node first on PATH, in `cwd`; resolves with its stdout. */
 async function inRuntime(runtime: NodeRuntime, cwd: string, command: string, args: readonly string[]): Promise<string> {
-  const env = environment({ PATH: `${runtime.binDir}:${process.env.PATH ?? ""}`, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false", NO_COLOR: "1" });
+  const env = environment({ ...npmQuiet, PATH: `${runtime.binDir}:${process.env.PATH ?? ""}` });
   try {
     const { stdout } = await exec(command, [...args], { cwd, env, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
     return stdout;
@@ -45,8 +48,9 @@ describe.each(runtimes.map((get, i) => [i === 0 ? "the tests' node" : `node ${ot
     let runtime: NodeRuntime;
     let host: string;
     let project: string;
-    let server: ReadmeServer | undefined;
+    let walkthrough: Walkthrough | undefined;
     const sh = (cwd: string, command: string, ...args: string[]) => inRuntime(runtime, cwd, command, args);
+    const runtimeEnv = (): NodeJS.ProcessEnv => ({ ...npmQuiet, PATH: `${runtime.binDir}:${process.env.PATH ?? ""}`, TOOLWIRE_LOG_LEVEL: "warn" });
 
     beforeAll(async () => {
       runtime = await getRuntime();
@@ -56,7 +60,7 @@ describe.each(runtimes.map((get, i) => [i === 0 ? "the tests' node" : `node ${ot
       await writeFile(join(host, "package.json"), JSON.stringify({ name: "host", private: true, type: "module" }));
       await sh(host, "npm", "install", tarball);
     }, 600_000);
-    afterAll(() => server?.stop());
+    afterAll(() => walkthrough?.stop());
 
     it("is imported by plain node: defineTool, createToolwireApp and createSimpleClient from \"toolwire\"", async () => {
       await writeFile(
@@ -78,45 +82,34 @@ await app.close(0);
       expect(out).toContain(runtime.name.replace("node ", "v"));
     });
 
-    it("starts a tools project: init, npm install, new-tool, generate, test, typecheck", async () => {
-      const init = await sh(host, "npx", "toolwire", "init", "my-tools", "--toolwire", `file:${tarball}`);
-      expect(init).toContain("created   my-tools/gen/tools/greet.ts");
-      await sh(project, "npm", "install");
-      const added = await sh(project, "npx", "toolwire", "new-tool", "word_count");
-      expect(added).toContain("created   tools/word-count.ts");
-      expect(await sh(project, "npm", "run", "generate")).toContain("2 tools");
-      const tests = await sh(project, "npm", "test");
-      // node:test prints "# pass 4" (TAP, Node 20 and 22 when piped) or "ℹ pass 4" (spec, Node 24).
-      expect(tests).toMatch(/(#|ℹ) pass 4\b/);
-      expect(tests).toMatch(/(#|ℹ) fail 0\b/);
+    it("follows docs/tools.md from toolwire init to a typed client and generate --from-url", async () => {
+      const [init, ...steps] = projectBlocks;
+      if (init === undefined) throw new Error("docs/tools.md has no tool project walkthrough");
+      // The package is not on the registry: the new project depends on the packed tarball instead.
+      const command = `${init.code.trim()} --toolwire file:${tarball}`;
+      expect(await runExample({ command, expect: undefined }, new Map(), host, runtimeEnv(), 120_000)).toContain(init.expects[0]);
+      const env = runtimeEnv();
+      walkthrough = createWalkthrough(project, env, 300_000);
+      for (const block of steps) {
+        if (block.file !== undefined) {
+          await writeFile(join(project, block.file), block.code);
+          continue;
+        }
+        const output = await walkthrough.step(block);
+        for (const expected of block.expects) expect(output, block.code).toContain(expected);
+        // The typed client of the walkthrough finds the server the test started in TOOLWIRE_URL.
+        env.TOOLWIRE_URL = walkthrough.urls().get(8081) ?? "";
+      }
+      // The client generated from the server's listing type-checks in the project too.
       await sh(project, "npm", "run", "typecheck");
-      const generated = await readFile(join(project, "gen/tools/word_count.ts"), "utf8");
-      expect(generated).toContain('from "toolwire"');
-    });
+      expect(await readFile(join(project, "gen/tools/word_count.ts"), "utf8")).toContain('from "toolwire"');
+      expect(await readFile(join(project, "gen/remote/index.ts"), "utf8")).toContain("export function createClient(");
+    }, 600_000);
 
-    it("serves the project's tools beside the built-in ones and calls them typed, over Connect and MCP", async () => {
-      server = await startReadmeServer("npm start", project, { PATH: `${runtime.binDir}:${process.env.PATH ?? ""}`, TOOLWIRE_LOG_LEVEL: "warn" });
-      const response = await fetch(`${server.url}/toolwire.v1.ToolService/CallTool`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ name: "greet", arguments: { name: "Ada", language: "fr" } }),
-      });
-      expect(await response.json()).toMatchObject({ structuredContent: { greeting: "Bonjour, Ada !" } });
-
-      await writeFile(
-        join(project, "call.ts"),
-        `import { createClient } from "./gen/tools/index.js";
-const { tools } = createClient(process.argv[2] ?? "");
-const counted = await tools.word_count({ text: "héllo" });
-const echoed = await tools.greet({ name: "typed" });
-console.log(JSON.stringify([counted, echoed.greeting]));
-`,
-      );
-      await sh(project, "npx", "tsc", "--noEmit", "--module", "nodenext", "--target", "es2022", "--strict", "--skipLibCheck", "--types", "node", "call.ts");
-      const typed = await sh(project, "npx", "tsx", "call.ts", server.url);
-      expect(JSON.parse(typed)).toEqual([{ text: "héllo", length: 5 }, "Hello, typed!"]);
-
-      const mcp = await fetch(`${server.url}/mcp`, {
+    it("serves the project's tools to MCP clients beside the built-in ones", async () => {
+      const url = walkthrough?.urls().get(8081);
+      if (url === undefined) throw new Error("the walkthrough's server did not start");
+      const mcp = await fetch(`${url}/mcp`, {
         method: "POST",
         headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" },
         body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
