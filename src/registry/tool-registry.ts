@@ -116,7 +116,15 @@ export function createToolRegistry(): ToolRegistry {
     // Input was validated against the manifest, so the erased handler type is safe to call.
     const handler = definition.handler as ToolHandler;
     const manifest = checkManifestShape(descriptor.manifest, descriptor.source);
-    const compiled = compileManifestSchemas(manifest, descriptor.source ?? "(inline manifest)", compiler());
+    const compile = compiler();
+    // A descriptor written by `toolwire generate` had its schemas compiled there (strict, as
+    // here): its validators compile on first use, keeping a server's start free of that work.
+    const compiled = isGenerated(descriptor.source)
+      ? {
+          input: lazyValidator(() => compile(manifest.input as Record<string, unknown>)),
+          output: manifest.output === undefined ? undefined : lazyValidator(() => compile(manifest.output as Record<string, unknown>)),
+        }
+      : compileManifestSchemas(manifest, descriptor.source ?? "(inline manifest)", compile);
     return {
       manifest,
       name: manifest.name,
@@ -227,4 +235,21 @@ export function createToolRegistry(): ToolRegistry {
       return () => listeners.delete(listener);
     },
   };
+}
+
+/** Whether a descriptor's source is a manifest `toolwire generate` compiled (`schemas/tools/<name>.json`, as it writes it). */
+function isGenerated(source: string | undefined): boolean {
+  return source !== undefined && /^schemas\/tools\/[^/]+\.json$/.test(source);
+}
+
+/** A validator that compiles its schema on its first call, then behaves as the compiled one (errors included). */
+function lazyValidator(compile: () => ValidateFunction): ValidateFunction {
+  let compiled: ValidateFunction | undefined;
+  const validate = ((data: unknown) => {
+    compiled ??= compile();
+    const valid = compiled(data);
+    validate.errors = compiled.errors;
+    return valid;
+  }) as ValidateFunction;
+  return validate;
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ManifestError } from "../../src/registry/manifest-validation.js";
 import { createToolRegistry, type RegistryChange, type ToolRegistry } from "../../src/registry/tool-registry.js";
 import { connectThrow, tool } from "../helpers/registry-fixtures.js";
+import { echo } from "../../src/tools/echo.js";
 
 /** A registry holding `name` in every given version; "!" after a version marks it deprecated. */
 function registryWith(name: string, versions: readonly string[]): ToolRegistry {
@@ -243,5 +244,27 @@ describe("createToolRegistry", () => {
     expect(registry.list().map((t) => t.name)).toEqual(["a", "b"]);
     registry.unregister("b");
     expect(registry.list().map((t) => t.name)).toEqual(["a"]);
+  });
+});
+
+describe("validators of generated descriptors", () => {
+  it("compile on first use and then validate, fill defaults and report errors like eagerly compiled ones", () => {
+    const registry = createToolRegistry();
+    const generated = registry.register(echo);
+    const inline = registry.register({ ...echo, descriptor: { manifest: { ...echo.descriptor.manifest, version: "9.0.0" } } });
+    for (const registered of [generated, inline]) {
+      const args: Record<string, unknown> = { message: "hi" };
+      expect(registered.validateInput(args)).toBe(true);
+      expect(args).toEqual({ message: "hi", uppercase: false });
+      expect(registered.validateInput({})).toBe(false);
+      expect(registered.validateInput.errors?.map((e) => e.params)).toEqual([{ missingProperty: "message" }]);
+      expect(registered.validateOutput?.({ message: 1 })).toBe(false);
+    }
+  });
+
+  it("are checked at registration when the manifest did not come from toolwire generate", () => {
+    const registry = createToolRegistry();
+    const broken = { ...echo, descriptor: { manifest: { ...echo.descriptor.manifest, input: { type: "object" as const, minimun: 1 } } } };
+    expect(() => registry.register(broken)).toThrow(ManifestError);
   });
 });
