@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createWalkthrough, docRunners, repoRoot, runExample, runnerBlocks, type Walkthrough } from "../helpers/readme.js";
+import { createWalkthrough, docRunners, repoRoot, runExample, runnerBlocks, startReadmeServer, type Walkthrough } from "../helpers/readme.js";
 import { environment } from "../helpers/processes.js";
 import { currentRuntime, installNodeRuntime, otherNodeReleases, type NodeRuntime } from "./node-runtimes.js";
 
@@ -80,6 +80,34 @@ await app.close(0);
       const out = await sh(host, "node", "check.mjs");
       expect(out).toContain("TARBALL");
       expect(out).toContain(runtime.name.replace("node ", "v"));
+    });
+
+    it("loads a TypeScript plugin without tsx where Node strips types itself, and otherwise says to install tsx", async () => {
+      // The host project installed toolwire alone: tsx, an optional peer, is not there.
+      await mkdir(join(host, "plugins"), { recursive: true });
+      await writeFile(
+        join(host, "plugins/shout.ts"),
+        `export const shout = { manifest: { name: "shout", version: "1.0.0", description: "Upper-cases a word.",
+  input: { type: "object", required: ["word"], properties: { word: { type: "string" } } } },
+  handler: (input: { word: string }): string => input.word.toUpperCase() };
+`,
+      );
+      const serve = await startReadmeServer("npx toolwire serve --plugins plugins", host, { PATH: `${runtime.binDir}:${process.env.PATH ?? ""}`, TOOLWIRE_LOG_LEVEL: "warn" });
+      try {
+        const [major = 0, minor = 0] = runtime.name.replace("node ", "").split(".").map(Number);
+        if (major > 22 || (major === 22 && minor >= 18)) {
+          const answer = await fetch(`${serve.url}/toolwire.v1.ToolService/CallTool`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ name: "shout", arguments: { word: "stripped" } }),
+          });
+          expect(JSON.stringify(await answer.json())).toContain("STRIPPED");
+        } else {
+          expect(serve.output()).toContain("shout.ts: cannot load shout.ts: it is TypeScript, and loading TypeScript needs tsx in the project (npm install --save-dev tsx)");
+        }
+      } finally {
+        await serve.stop();
+      }
     });
 
     it("follows docs/tools.md from toolwire init to a typed client and generate --from-url", async () => {
