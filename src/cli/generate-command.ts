@@ -57,17 +57,19 @@ export function registerGenerateCommand(program: Command): void {
 }
 
 async function generateLocal(flags: GenerateFlags): Promise<void> {
-  const [{ compileManifests }, { compileConfigSchema }, { isToolwireRepository }] = await Promise.all([
+  const [{ compileManifests }, { compileConfigSchema }, { compileConfigValidator }, { isToolwireRepository }] = await Promise.all([
     import("../codegen/index.js"),
     import("../codegen/compile-config.js"),
+    import("../codegen/compile-config-validator.js"),
     import("../codegen/project-kind.js"),
   ]);
   const result = await compileManifests({ root: flags.root, outDir: flags.out });
   let files = result.files.length;
-  // Only Toolwire itself has a config schema to type; a project's tools do not need one.
+  // Only Toolwire itself has a config schema to type and compile; a project's tools do not need one.
   if (await isToolwireRepository(flags.root)) {
     await compileConfigSchema(flags.root);
-    files += 1;
+    await compileConfigValidator(flags.root);
+    files += 2;
   }
   process.stdout.write(`toolwire generate: ${result.tools.length} tools, ${files} files\n`);
 }

@@ -1,13 +1,15 @@
 import { readFile } from "node:fs/promises";
 import type { ToolwireConfig } from "../../gen/schema/config.js";
 import configSchema from "../../schemas/config.schema.json" with { type: "json" };
-import { createSchemaCompiler, toViolations } from "../registry/json-schema.js";
+import type { ErrorObject } from "ajv";
+import { validate as compiledCheck } from "../../gen/schema/config-validator.js";
+import { toViolations } from "../registry/json-schema.js";
 import { createClientAddressResolver } from "../security/forwarded-for.js";
 import { ConfigError } from "./config-error.js";
 import { parseJson } from "./parse-json.js";
 
-// No defaults: the loaded config says only what the operator wrote; defaults live in one place.
-const checkSchema = createSchemaCompiler({ useDefaults: false }).compile<ToolwireConfig>(configSchema);
+/** The config schema's validator, compiled by `npm run generate` (no defaults: the loaded config says only what the operator wrote). */
+const checkSchema = compiledCheck as unknown as ((value: unknown) => value is ToolwireConfig) & { errors?: ErrorObject[] | null };
 
 /** Checks a parsed configuration against `schemas/config.schema.json`; throws {@link ConfigError}. */
 export function validateConfig(value: unknown, source: string): ToolwireConfig {

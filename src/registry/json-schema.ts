@@ -9,6 +9,8 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 export interface SchemaCompilerOptions {
   /** Fill `default` values into validated data (default true: tool arguments get their defaults). */
   readonly useDefaults?: boolean;
+  /** ajv's code options (standalone code generation sets `source` and `esm`). */
+  readonly code?: { readonly source?: boolean; readonly esm?: boolean };
 }
 
 /**
@@ -26,6 +28,7 @@ export function createSchemaCompiler(options: SchemaCompilerOptions = {}): Ajv20
     strictRequired: false,
     allowUnionTypes: true,
     validateSchema: false,
+    ...(options.code === undefined ? {} : { code: { ...options.code } }),
     // Keywords json-schema-to-typescript understands; allowed so manifests may use them.
     keywords: ["tsType", "tsEnumNames"],
   });
