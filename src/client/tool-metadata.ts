@@ -63,3 +63,15 @@ const levelNames: Record<SecurityLevel, SecurityLevelName> = {
 export function securityLevelOf(tool: Tool): SecurityLevelName {
   return levelNames[tool.securityLevel] ?? "admin";
 }
+
+/** The MCP-style annotations of a tool as a server describes it, with only the hints it set; undefined without any. */
+export function annotationsOf(tool: Tool): Record<string, boolean> | undefined {
+  const a = tool.annotations;
+  if (a === undefined) return undefined;
+  return {
+    ...(a.readOnlyHint === undefined ? {} : { readOnlyHint: a.readOnlyHint }),
+    ...(a.destructiveHint === undefined ? {} : { destructiveHint: a.destructiveHint }),
+    ...(a.idempotentHint === undefined ? {} : { idempotentHint: a.idempotentHint }),
+    ...(a.openWorldHint === undefined ? {} : { openWorldHint: a.openWorldHint }),
+  };
+}

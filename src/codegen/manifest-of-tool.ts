@@ -1,5 +1,5 @@
 import type { Tool } from "../../gen/proto/toolwire/v1/tool_pb.js";
-import { securityLevelOf } from "../client/tool-metadata.js";
+import { annotationsOf, securityLevelOf } from "../client/tool-metadata.js";
 
 /**
  * The manifest a server's description of a tool (ListTools, GetTool) was made from: what
@@ -7,16 +7,7 @@ import { securityLevelOf } from "../client/tool-metadata.js";
  * tags) were absent from the manifest, and stay absent. The result is not validated yet.
  */
 export function manifestOfTool(tool: Tool): Record<string, unknown> {
-  const a = tool.annotations;
-  const annotations =
-    a === undefined
-      ? undefined
-      : {
-          ...(a.readOnlyHint === undefined ? {} : { readOnlyHint: a.readOnlyHint }),
-          ...(a.destructiveHint === undefined ? {} : { destructiveHint: a.destructiveHint }),
-          ...(a.idempotentHint === undefined ? {} : { idempotentHint: a.idempotentHint }),
-          ...(a.openWorldHint === undefined ? {} : { openWorldHint: a.openWorldHint }),
-        };
+  const annotations = annotationsOf(tool);
   return {
     name: tool.name,
     version: tool.version,

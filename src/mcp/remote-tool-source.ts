@@ -7,7 +7,7 @@ import { ToolService, type CallToolResponse } from "../../gen/proto/toolwire/v1/
 import { createAuthInterceptor } from "../client/auth-interceptor.js";
 import { createEventWatcher } from "../client/event-watcher.js";
 import type { ClientLogger } from "../client/logging-interceptor.js";
-import { securityLevelOf } from "../client/tool-metadata.js";
+import { annotationsOf, securityLevelOf } from "../client/tool-metadata.js";
 import { toolLogLevel } from "../client/tool-stream.js";
 import type { Content } from "../registry/content.js";
 import type { CallResult } from "../runtime/call-pipeline.js";
@@ -127,7 +127,6 @@ export function createRemoteToolSource(options: RemoteToolSourceOptions): McpToo
 }
 
 function toMcpTool(tool: ProtoTool) {
-  const a = tool.annotations;
   return mcpToolOf({
     name: tool.name,
     version: tool.version,
@@ -137,15 +136,7 @@ function toMcpTool(tool: ProtoTool) {
     tags: tool.tags,
     securityLevel: securityLevelOf(tool),
     deprecated: tool.deprecated,
-    annotations:
-      a === undefined
-        ? undefined
-        : {
-            ...(a.readOnlyHint === undefined ? {} : { readOnlyHint: a.readOnlyHint }),
-            ...(a.destructiveHint === undefined ? {} : { destructiveHint: a.destructiveHint }),
-            ...(a.idempotentHint === undefined ? {} : { idempotentHint: a.idempotentHint }),
-            ...(a.openWorldHint === undefined ? {} : { openWorldHint: a.openWorldHint }),
-          },
+    annotations: annotationsOf(tool),
     input: tool.inputSchema ?? { type: "object" },
     output: tool.outputSchema,
   });

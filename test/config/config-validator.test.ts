@@ -1,13 +1,16 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { validate as compiled } from "../../gen/schema/config-validator.js";
+import type { ValidateFunction } from "ajv";
+import { validate as generated } from "../../gen/schema/config-validator.js";
 import { configValidatorOptions } from "../../src/codegen/compile-config-validator.js";
 import { createSchemaCompiler } from "../../src/registry/json-schema.js";
 import { docBlocks, docPages } from "../helpers/readme.js";
 
 const root = join(import.meta.dirname, "../..");
 const schema = JSON.parse(await readFile(join(root, "schemas/config.schema.json"), "utf8")) as object;
+// The generated module is untyped ajv output: it is an ajv validate function.
+const compiled = generated as unknown as ValidateFunction;
 // The reference: ajv compiling the schema at run time, with the options the generated code was made with.
 const reference = createSchemaCompiler(configValidatorOptions).compile(schema);
 
