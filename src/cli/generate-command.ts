@@ -57,10 +57,10 @@ export function registerGenerateCommand(program: Command): void {
 }
 
 async function generateLocal(flags: GenerateFlags): Promise<void> {
-  const [{ compileManifests }, { compileConfigSchema }, { compileConfigValidator }, { isToolwireRepository }] = await Promise.all([
+  const [{ compileManifests }, { compileConfigSchema }, { compileValidators }, { isToolwireRepository }] = await Promise.all([
     import("../codegen/index.js"),
     import("../codegen/compile-config.js"),
-    import("../codegen/compile-config-validator.js"),
+    import("../codegen/compile-validators.js"),
     import("../codegen/project-kind.js"),
   ]);
   const result = await compileManifests({ root: flags.root, outDir: flags.out });
@@ -68,8 +68,7 @@ async function generateLocal(flags: GenerateFlags): Promise<void> {
   // Only Toolwire itself has a config schema to type and compile; a project's tools do not need one.
   if (await isToolwireRepository(flags.root)) {
     await compileConfigSchema(flags.root);
-    await compileConfigValidator(flags.root);
-    files += 2;
+    files += 1 + (await compileValidators(flags.root)).length;
   }
   process.stdout.write(`toolwire generate: ${result.tools.length} tools, ${files} files\n`);
 }

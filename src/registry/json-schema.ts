@@ -1,9 +1,26 @@
-import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
-import addFormatsModule from "ajv-formats";
+import { createRequire } from "node:module";
+import type { Ajv2020, ErrorObject } from "ajv/dist/2020.js";
+import type addFormatsModule from "ajv-formats";
 import { didYouMean } from "../runtime/did-you-mean.js";
 
-// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+/** ajv's compiler and ajv-formats, loaded on the first compile: the schemas a server validates at every start are compiled ahead of time. */
+interface AjvCompiler {
+  readonly Ajv2020: typeof Ajv2020;
+  readonly addFormats: typeof addFormatsModule.default;
+}
+
+let loaded: AjvCompiler | undefined;
+
+function ajvCompiler(): AjvCompiler {
+  if (loaded === undefined) {
+    const require = createRequire(import.meta.url);
+    loaded = {
+      Ajv2020: (require("ajv/dist/2020.js") as { Ajv2020: typeof Ajv2020 }).Ajv2020,
+      addFormats: require("ajv-formats") as typeof addFormatsModule.default,
+    };
+  }
+  return loaded;
+}
 
 /** Options of {@link createSchemaCompiler}. */
 export interface SchemaCompilerOptions {
@@ -21,6 +38,7 @@ export interface SchemaCompilerOptions {
  * {@link assertValidSchema} before compiling them.
  */
 export function createSchemaCompiler(options: SchemaCompilerOptions = {}): Ajv2020 {
+  const { Ajv2020, addFormats } = ajvCompiler();
   const ajv = new Ajv2020({
     allErrors: true,
     useDefaults: options.useDefaults ?? true,
@@ -41,7 +59,7 @@ let draftChecker: Ajv2020 | undefined;
 
 /** Throws, as ajv's own compile would, when `schema` breaks the JSON Schema 2020-12 meta-schema. */
 export function assertValidSchema(schema: unknown): void {
-  draftChecker ??= new Ajv2020({ allErrors: true, strict: false });
+  draftChecker ??= new (ajvCompiler().Ajv2020)({ allErrors: true, strict: false });
   if (draftChecker.validateSchema(schema as object) !== true) {
     throw new Error(`schema is invalid: ${draftChecker.errorsText(draftChecker.errors)}`);
   }

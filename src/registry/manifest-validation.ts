@@ -1,5 +1,7 @@
 import manifestMetaSchema from "../../schemas/tool-manifest.schema.json" with { type: "json" };
 import type { ToolManifest } from "./tool-descriptor.js";
+import type { ErrorObject } from "ajv";
+import { validate as precompiledMeta } from "../../gen/schema/tool-manifest-validator.js";
 import { assertValidSchema, createSchemaCompiler, toViolations, type SchemaViolation } from "./json-schema.js";
 
 /**
@@ -21,9 +23,11 @@ export class ManifestError extends Error {
   }
 }
 
-// No defaults: validating a manifest must not change it (generated descriptors mirror the files).
-const ajv = createSchemaCompiler({ useDefaults: false });
-const validateMeta = ajv.compile<ToolManifest>(manifestMetaSchema);
+/**
+ * The meta-schema's validator, compiled by `npm run generate` (no defaults: validating a manifest
+ * must not change it, as generated descriptors mirror the files).
+ */
+const validateMeta = precompiledMeta as unknown as ((value: unknown) => value is ToolManifest) & { errors?: ErrorObject[] | null };
 
 /**
  * Checks a parsed manifest against `schemas/tool-manifest.schema.json` and checks that its

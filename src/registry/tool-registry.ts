@@ -84,10 +84,11 @@ export function createToolRegistry(): ToolRegistry {
    * a shared instance would grow with every reload; this one goes when the version does.
    */
   function compiler(): (schema: Record<string, unknown>) => ValidateFunction {
-    const ajv = createSchemaCompiler();
+    let ajv: ReturnType<typeof createSchemaCompiler> | undefined;
     // $id carries no meaning here, and would clash between versions of one tool.
     return ({ $id: _ignored, ...rest }) => {
       assertValidSchema(rest);
+      ajv ??= createSchemaCompiler();
       return ajv.compile(rest);
     };
   }
