@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { chmod } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -18,9 +19,11 @@ export function toolwireArgs(projectRoot: string = root): string[] {
   return projectRoot === root ? [toolwireBin] : ["--import", import.meta.resolve("tsx"), join(projectRoot, "src/cli/main.ts")];
 }
 
-/** Compiles src/ and gen/ into dist/ (incremental: quick when little changed), as `npm run build` does. */
+/** Compiles src/ and gen/ into dist/ (incremental: quick when little changed) and makes the bin executable, as `npm run build` does. */
 export async function buildDist(): Promise<void> {
   await promisify(execFile)(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json")], { cwd: root });
+  // tsc writes files without the execute bit; `npx toolwire` in the repository runs the bin directly.
+  await chmod(toolwireBin, 0o755);
 }
 
 /** Vitest global setup of the e2e project: the programs under test are the built ones. */
