@@ -103,7 +103,10 @@ await app.close(0);
           });
           expect(JSON.stringify(await answer.json())).toContain("STRIPPED");
         } else {
-          expect(serve.output()).toContain("shout.ts: cannot load shout.ts: it is TypeScript, and loading TypeScript needs tsx in the project (npm install --save-dev tsx)");
+          // Logged, and printed on stderr, whose pipe may deliver after the listening line.
+          await expect
+            .poll(() => serve.output())
+            .toContain("cannot load shout.ts: it is TypeScript, and loading TypeScript needs tsx in the project (npm install --save-dev tsx)");
         }
       } finally {
         await serve.stop();
